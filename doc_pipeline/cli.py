@@ -1,0 +1,265 @@
+"""`doc-pipeline`: process files, print results, serve the UI + API, migrate, evaluate, mint tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from doc_pipeline.settings import get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Document pipeline: PDFs and scans in; text, layout, tables, fields, search and review out.")
+console = Console(stderr=True)
+out = Console()
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def raw_key_for_path(path: Path) -> str:
+    """The raw/ key for a local file: a safe version of its name plus a hash of its absolute path, so the same
+    file processed twice is the same document (overwritten, not duplicated)."""
+    import hashlib
+
+    stem = _SAFE.sub("_", path.stem)[:80].strip("._") or "file"
+    suffix = _SAFE.sub("", path.suffix.lower())[:8]
+    return f"raw/{stem}-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]}{suffix}"
+
+
+def _definitions():
+    from doc_pipeline.definitions import defs
+
+    return defs
+
+
+def ingest_path(path: Path, doc_type: str | None = None, applicant_id: str | None = None) -> str:
+    """Copy a local file into raw/ and register it; returns the doc_id (the same the raw/ sensor would give)."""
+    from doc_pipeline.core.doc_ids import doc_id_for_key
+    from doc_pipeline.db import get_database, repo
+    from doc_pipeline.resources import _cached_store
+
+    s = get_settings()
+    store = _cached_store(s)
+    key = raw_key_for_path(path)
+    doc_id = doc_id_for_key(key)
+    db = get_database(s.db_url)
+    # the row first: a running raw/ sensor then sees this version as taken and does not start a second run
+    with path.open("rb") as fh:
+        store.put_stream(key, fh)
+    info = store.stat(key)
+    repo.register_document(db, doc_id, key, info.etag if info else None, source="cli", source_name=path.name,
+                           status="queued", doc_type_hint=doc_type, applicant_id=applicant_id)
+    return doc_id
+
+
+def run_document(doc_id: str, instance) -> bool:
+    from doc_pipeline.assets.partitions import documents_partitions
+
+    if not instance.has_dynamic_partition(documents_partitions.name, doc_id):
+        instance.add_dynamic_partitions(documents_partitions.name, [doc_id])
+    job = _definitions().resolve_job_def("process_document")
+    res = job.execute_in_process(partition_key=doc_id, instance=instance, raise_on_error=False,
+                                 tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli"},
+                                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    return res.success
+
+
+@app.command()
+def process(paths: list[Path] = typer.Argument(..., exists=True, help="files or folders to process"),
+            as_json: bool = typer.Option(False, "--json", help="one JSON line per document instead of a table"),
+            show: bool = typer.Option(False, "--show", help="print each document's text, fields and tables"),
+            doc_type: Optional[str] = typer.Option(None, help="document type hint (wins over classification)")):
+    """Ingest files through raw/ and materialise every asset for them via Dagster (runs show in the UI)."""
+    from dagster import DagsterInstance
+
+    from doc_pipeline.db import get_database
+    from doc_pipeline.instance import ensure_dagster_home
+    from doc_pipeline.results import build_result
+    from doc_pipeline.resources import _cached_store
+
+    s = get_settings()
+    ensure_dagster_home(s)
+    files = sorted(p for arg in paths for p in ([arg] if arg.is_file() else arg.rglob("*")) if p.is_file())
+    if not files:
+        console.print("[red]no files to process[/red]")
+        raise typer.Exit(2)
+    instance = DagsterInstance.get()
+    db, store = get_database(s.db_url), _cached_store(s)
+    rows, failed = [], 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=as_json) as bar:
+        task = bar.add_task("processing", total=len(files))
+        for path in files:
+            bar.update(task, description=f"processing {path.name}")
+            t0 = time.perf_counter()
+            doc_id = ingest_path(path, doc_type=doc_type)
+            run_document(doc_id, instance)
+            result = build_result(doc_id, store, db)
+            seconds = time.perf_counter() - t0
+            failed += result.status.value != "done"
+            rows.append((path, result, seconds))
+            bar.advance(task)
+            if as_json:
+                print(json.dumps({"doc_id": doc_id, "status": result.status.value, "source": str(path),
+                                  "kind": result.kind.value if result.kind else None, "pages": len(result.pages),
+                                  "seconds": round(seconds, 3), "error": result.error}), flush=True)
+    if not as_json:
+        if show:
+            for _, result, _ in rows:
+                _show_result(result)
+        table = RichTable(title="doc-pipeline")
+        table.add_column("doc_id", overflow="fold")
+        for col in ("status", "kind", "pages", "fields", "tables", "flagged", "seconds"):
+            table.add_column(col)
+        for path, r, sec in rows:
+            table.add_row(r.doc_id, r.status.value if r.status.value == "done" else f"[red]{r.status.value}[/red]",
+                          r.kind.value if r.kind else "-", str(len(r.pages)), str(len(r.fields)), str(len(r.tables)),
+                          "yes" if r.flags else "no", f"{sec:.1f}")
+        out.print(table)
+        for path, r, _ in rows:
+            if r.error:
+                out.print(f"[red]{path.name}: {r.error}[/red]")
+    raise typer.Exit(1 if failed else 0)
+
+
+def _show_result(r) -> None:
+    from doc_pipeline.core.masking import mask_fields
+
+    out.rule(f"{r.source_name}  ({r.doc_id}, {r.kind.value if r.kind else '-'}, {r.doc_type or '-'})")
+    for p in r.pages:
+        text = p.text.strip()
+        out.print(f"[bold]page {p.page_no}[/bold] [{p.kind.value}, {p.engine}, {len(p.words)} words]")
+        out.print(text[:600] + (" …" if len(text) > 600 else ""), markup=False, highlight=False)
+    if r.fields:
+        ft = RichTable(title="fields")
+        for col in ("name", "value", "normalized", "conf", "page", "source"):
+            ft.add_column(col)
+        for f in mask_fields(r.fields, role=None):
+            ft.add_row(f.name, f.value[:60], str(f.normalized)[:40], f"{f.confidence:.2f}", str(f.page_no or "-"),
+                       f.source.value)
+        out.print(ft)
+    for t in r.tables:
+        tt = RichTable(title=f"table {t.index} (page {t.page_no}, {t.method})", show_header=False)
+        for row in t.rows[:12]:
+            tt.add_row(*row)
+        out.print(tt)
+
+
+@app.command()
+def result(doc_id: str, full: bool = typer.Option(False, help="include unmasked bank numbers")):
+    """Print the result JSON of one document."""
+    from doc_pipeline.core.masking import mask_fields
+    from doc_pipeline.db import get_database
+    from doc_pipeline.results import DocumentNotFound, build_result
+    from doc_pipeline.resources import _cached_store
+
+    s = get_settings()
+    try:
+        r = build_result(doc_id, _cached_store(s), get_database(s.db_url))
+    except DocumentNotFound:
+        console.print(f"[red]no document {doc_id}[/red]")
+        raise typer.Exit(1)
+    if not full:
+        r = r.model_copy(update={"fields": mask_fields(r.fields, role=None)})
+    print(r.model_dump_json(indent=2))
+
+
+@app.command()
+def samples(folder: Path = typer.Argument(Path("samples"), help="where to write the sample PDFs")):
+    """Generate the project's own sample documents (native, scanned and mixed PDFs)."""
+    from doc_pipeline.samples import write_samples
+
+    for p in write_samples(folder):
+        out.print(str(p))
+
+
+@app.command()
+def migrate():
+    """Create or upgrade the metadata DB schema (Alembic migrations in sql/)."""
+    from doc_pipeline.db.session import Database
+
+    s = get_settings()
+    Database(s.db_url)
+    out.print(f"metadata DB at head: {s.db_url.split('@')[-1]}")
+
+
+def _child_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("OMP_THREAD_LIMIT", "1")
+    return env
+
+
+def _spawn(cmd: list[str], env: dict) -> subprocess.Popen:
+    # children get default signal handlers and their own process group, so we decide how they stop
+    def pre():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()
+
+    return subprocess.Popen(cmd, env=env, preexec_fn=pre)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="interface for all three servers"),
+          api_port: int = typer.Option(8000), dagster_port: int = typer.Option(3000)):
+    """Start the Dagster webserver, the daemon (sensors, run queue) and the API on the embedded default."""
+    from doc_pipeline.db.session import Database
+    from doc_pipeline.instance import ensure_dagster_home
+
+    s = get_settings()
+    ensure_dagster_home(s)
+    Database(s.db_url)  # migrate once before three processes race to do it
+    root = Path(__file__).resolve().parents[1]
+    env = _child_env()
+    env["DOCPIPE_HOME"] = str(s.home.resolve())
+    bindir = Path(sys.executable).parent
+    procs = {
+        "dagster-webserver": _spawn([str(bindir / "dagster-webserver"), "-h", host, "-p", str(dagster_port),
+                                     "-w", str(root / "workspace.yaml")], env),
+        "dagster-daemon": _spawn([str(bindir / "dagster-daemon"), "run", "-w", str(root / "workspace.yaml")], env),
+        "api": _spawn([sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(api_port)], env),
+    }
+    console.print(f"Dagster UI http://{host}:{dagster_port}  API http://{host}:{api_port}/docs  "
+                  f"raw folder: {s.storage_root / 'raw'}  (Ctrl-C stops all)")
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, p in procs.items():
+            if p.poll() is not None:
+                console.print(f"[red]{name} exited with {p.returncode}; stopping the others[/red]")
+                stopping, code = True, 1
+        time.sleep(0.5)
+    for p in procs.values():
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.time() + 20
+    for p in procs.values():
+        try:
+            p.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    console.print("stopped")
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,63 @@
+"""page_images' core: one image per page at a bounded DPI (PDF pages via pdfium, image pages decoded)."""
+
+from __future__ import annotations
+
+import math
+
+import pypdfium2 as pdfium
+from PIL import Image
+
+from doc_pipeline.core import images
+from doc_pipeline.core.models import PageInfo
+
+
+def bounded_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:
+    """Lower the DPI so that a huge page (e.g. a 200000-pt MediaBox) never allocates more than max_pixels."""
+    px = (width_pt * dpi / 72) * (height_pt * dpi / 72)
+    if px <= max_pixels:
+        return dpi
+    return max(1, int(dpi * math.sqrt(max_pixels / px)))
+
+
+def render_pdf_page(pdf: pdfium.PdfDocument, info: PageInfo, dpi: int, max_pixels: int) -> tuple[Image.Image, int]:
+    """The page as displayed (pdfium applies /Rotate), greyscale for OCR-bound pages."""
+    use_dpi = bounded_dpi(info.width, info.height, dpi, max_pixels)
+    page = pdf[info.page_no - 1]
+    bitmap = page.render(scale=use_dpi / 72, grayscale=info.kind.value == "scanned", may_draw_forms=True)
+    img = bitmap.to_pil()
+    return (img.convert("L") if img.mode != "RGB" else img), use_dpi
+
+
+def load_image_page(path: str, info: PageInfo, max_pixels: int) -> tuple[Image.Image, int]:
+    return images.load_image_page(path, info.page_no, max_pixels)
+
+
+class RenderedPage:
+    def __init__(self, page_no: int, image: Image.Image, dpi: int, preprocessing: list[str]):
+        self.page_no, self.image, self.dpi, self.preprocessing = page_no, image, dpi, preprocessing
+
+    def meta(self, key: str):
+        from doc_pipeline.core.models import PageImage
+
+        return PageImage(page_no=self.page_no, key=key, dpi=self.dpi, width_px=self.image.width,
+                         height_px=self.image.height, preprocessing=self.preprocessing)
+
+
+def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int):
+    """Yield one RenderedPage at a time (never the whole document in memory)."""
+    from doc_pipeline.core.preprocess import preprocess_page
+
+    if raw.media_type == "application/pdf":
+        pdf = pdfium.PdfDocument(path)
+        try:
+            for info in raw.pages:
+                img, used = render_pdf_page(pdf, info, dpi, max_page_pixels)
+                img, steps = preprocess_page(img, used, info)
+                yield RenderedPage(info.page_no, img, used, steps)
+        finally:
+            pdf.close()
+    else:
+        for info in raw.pages:
+            img, native_dpi = images.load_image_page(path, info.page_no, max_image_pixels)
+            img, steps = preprocess_page(img, native_dpi, info)
+            yield RenderedPage(info.page_no, img, native_dpi, steps)

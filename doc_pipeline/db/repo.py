@@ -1,0 +1,140 @@
+"""The writes the pipeline makes to the metadata DB. Every function replaces what a step owns for one document
+in one transaction, so re-running a step never duplicates rows."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, select
+
+from doc_pipeline.core.models import ExtractedField, Flag, Page, Table
+from doc_pipeline.db.models import AuditLog, Document, FieldRow, PageRow, StepCheckpoint, TableRow
+from doc_pipeline.db.session import Database
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str | None, limit: int = 100_000) -> str | None:
+    """Strip control characters (NUL breaks Postgres) and cap the length."""
+    if value is None:
+        return None
+    return _CONTROL.sub("", value)[:limit]
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def get_document(db: Database, doc_id: str) -> Document | None:
+    with db.session() as s:
+        return s.get(Document, doc_id)
+
+
+def find_by_raw_keys(db: Database, keys: list[str]) -> dict[str, Document]:
+    out: dict[str, Document] = {}
+    with db.session() as s:
+        for i in range(0, len(keys), 500):
+            for d in s.scalars(select(Document).where(Document.raw_key.in_(keys[i:i + 500]))):
+                out[d.raw_key] = d
+    return out
+
+
+def register_document(db: Database, doc_id: str, raw_key: str, raw_version: str | None, source: str,
+                      source_name: str | None = None, status: str = "queued", error: str | None = None,
+                      **extra) -> Document:
+    """Insert the document, or reset an existing one for a new version of its raw file."""
+    with db.session() as s:
+        doc = s.get(Document, doc_id)
+        if doc is None:
+            doc = Document(doc_id=doc_id, raw_key=raw_key, source=source, flagged=False, created_at=now())
+            s.add(doc)
+        doc.raw_version = raw_version
+        doc.status = status
+        doc.error = clean_text(error, 2000)
+        if source_name:
+            doc.source_name = clean_text(source_name, 512)
+        for k, v in extra.items():
+            if v is not None:
+                setattr(doc, k, v)
+        doc.updated_at = now()
+    return doc
+
+
+def update_document(db: Database, doc_id: str, **values) -> None:
+    with db.session() as s:
+        doc = s.get(Document, doc_id)
+        if doc is None:
+            return
+        for k, v in values.items():
+            setattr(doc, k, clean_text(v, 2000) if k == "error" else v)
+        doc.updated_at = now()
+
+
+def step_started(db: Database, doc_id: str, step: str, run_id: str | None) -> None:
+    with db.session() as s:
+        cp = s.get(StepCheckpoint, (doc_id, step))
+        if cp is None:
+            cp = StepCheckpoint(doc_id=doc_id, step=step, attempts=0)
+            s.add(cp)
+        cp.status, cp.run_id, cp.started_at, cp.finished_at, cp.error = "running", run_id, now(), None, None
+        cp.attempts = (cp.attempts or 0) + 1
+        doc = s.get(Document, doc_id)
+        if doc is not None:
+            doc.current_step = step
+            doc.status = "processing"
+            doc.updated_at = now()
+
+
+def step_finished(db: Database, doc_id: str, step: str, seconds: float, error: str | None = None) -> None:
+    with db.session() as s:
+        cp = s.get(StepCheckpoint, (doc_id, step))
+        if cp is None:
+            return
+        cp.status = "failed" if error else "done"
+        cp.finished_at = now()
+        cp.seconds = round(seconds, 4)
+        cp.error = clean_text(error, 2000)
+
+
+def replace_pages(db: Database, doc_id: str, pages: list[Page], image_keys: dict[int, str]) -> None:
+    with db.session() as s:
+        s.execute(delete(PageRow).where(PageRow.doc_id == doc_id))
+        for p in pages:
+            s.add(PageRow(doc_id=doc_id, page_no=p.page_no, kind=p.kind.value, width=p.width, height=p.height,
+                          rotation=p.rotation, image_key=image_keys.get(p.page_no), text=clean_text(p.text),
+                          word_count=len(p.words), mean_conf=p.mean_conf, engine=p.engine))
+
+
+def replace_tables(db: Database, doc_id: str, tables: list[Table]) -> None:
+    with db.session() as s:
+        s.execute(delete(TableRow).where(TableRow.doc_id == doc_id))
+        for t in tables:
+            s.add(TableRow(doc_id=doc_id, table_index=t.index, page_no=t.page_no, bbox=list(t.bbox) if t.bbox else None,
+                           n_rows=len(t.rows), n_cols=max((len(r) for r in t.rows), default=0), csv_key=t.csv_key,
+                           method=t.method))
+
+
+def replace_fields(db: Database, doc_id: str, fields: list[ExtractedField], run_id: str | None,
+                   doc_type: str | None, flags: list[Flag]) -> None:
+    ordinals: dict[str, int] = {}
+    with db.session() as s:
+        s.execute(delete(FieldRow).where(FieldRow.doc_id == doc_id))
+        for f in fields:
+            n = ordinals.get(f.name, 0)
+            ordinals[f.name] = n + 1
+            s.add(FieldRow(doc_id=doc_id, name=f.name, ordinal=n, value=clean_text(f.value, 10_000) or "",
+                           normalized=f.normalized, confidence=f.confidence, page_no=f.page_no,
+                           bbox=list(f.bbox) if f.bbox else None, source=f.source.value,
+                           evidence=clean_text(f.evidence, 2000), run_id=run_id))
+        doc = s.get(Document, doc_id)
+        if doc is not None:
+            doc.doc_type = doc_type
+            doc.flagged = bool(flags)
+            doc.flag_reasons = [f.model_dump() for f in flags] or None
+
+
+def audit(db: Database, actor: str, action: str, doc_id: str | None = None, detail: dict | None = None,
+          role: str | None = None, ip: str | None = None) -> None:
+    with db.session() as s:
+        s.add(AuditLog(ts=now(), actor=actor, role=role, action=action, doc_id=doc_id, detail=detail, ip=ip))

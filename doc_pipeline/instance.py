@@ -1,0 +1,57 @@
+"""The Dagster instance of the embedded default: DAGSTER_HOME under DOCPIPE_HOME, SQLite storage.
+
+A deployment points DAGSTER_HOME at a folder holding the production dagster.yaml (Postgres storage, queued run
+coordinator) instead; then nothing here is written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from doc_pipeline.settings import Settings, get_settings
+
+EMBEDDED_DAGSTER_YAML = """\
+# written by doc-pipeline for the embedded default (SQLite storage under this folder)
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: {max_runs}
+run_retries:
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false  # bad documents fail for good; crashed runs are retried
+"""
+
+
+def postgres_dagster_yaml(url: str) -> str:
+    return f"""\
+telemetry:
+  enabled: false
+storage:
+  postgres:
+    postgres_url: "{url}"
+run_retries:
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
+"""
+
+
+def ensure_dagster_home(settings: Settings | None = None) -> Path:
+    """Point DAGSTER_HOME at the embedded instance unless the environment already chose one."""
+    s = settings or get_settings()
+    if os.environ.get("DAGSTER_HOME"):
+        home = Path(os.environ["DAGSTER_HOME"])
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+    home = s.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(EMBEDDED_DAGSTER_YAML.format(max_runs=max(1, os.cpu_count() or 1)))
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home

@@ -1,0 +1,72 @@
+"""Dagster resources wrapping the object store, metadata DB, search index and engines.
+
+Every field defaults to the DOCPIPE_* settings, so the same definitions run on the embedded default and in
+production; tests and deployments can also override fields explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from dagster import ConfigurableResource
+
+from doc_pipeline.db.session import Database, get_database
+from doc_pipeline.search import SearchBackend, make_search_backend
+from doc_pipeline.settings import Settings, get_settings
+from doc_pipeline.storage import ObjectStore, make_object_store
+
+
+class DocPipelineResource(ConfigurableResource):
+    """One handle on everything a stage needs. Empty fields mean "from settings"."""
+
+    home: str = ""
+    database_url: str = ""
+    storage: str = ""
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+
+    def settings(self) -> Settings:
+        base = get_settings()
+        overrides = {k: v for k, v in (("home", self.home), ("database_url", self.database_url),
+                                       ("storage", self.storage), ("s3_bucket", self.s3_bucket),
+                                       ("s3_endpoint_url", self.s3_endpoint_url)) if v}
+        return base.model_copy(update={**overrides, **({"home": Path(self.home)} if self.home else {})})
+
+    def db(self) -> Database:
+        return get_database(self.settings().db_url)
+
+    def store(self) -> ObjectStore:
+        return _cached_store(self.settings())
+
+    def search(self) -> SearchBackend:
+        return make_search_backend(self.settings())
+
+    def local_raw_copy(self, key: str, sha256: str | None = None) -> str:
+        """A local path for the raw object: the file itself for the local store, else a cached download."""
+        store = self.store()
+        if store.name == "local":
+            return str(store.path(key))  # type: ignore[attr-defined]
+        cache = Path(tempfile.gettempdir()) / "docpipe-cache"
+        cache.mkdir(exist_ok=True)
+        name = (sha256 or key.replace("/", "_"))[:64] + Path(key).suffix
+        dest = cache / name
+        if not dest.exists():
+            tmp = dest.with_suffix(dest.suffix + f".{os.getpid()}.part")
+            store.download_to(key, str(tmp))
+            os.replace(tmp, dest)
+        return str(dest)
+
+
+_STORES: dict[str, ObjectStore] = {}
+_STORE_LOCK = threading.Lock()
+
+
+def _cached_store(settings: Settings) -> ObjectStore:
+    key = settings.model_dump_json(include={"storage", "storage_path", "home", "s3_bucket", "s3_endpoint_url", "s3_prefix"})
+    with _STORE_LOCK:
+        if key not in _STORES:
+            _STORES[key] = make_object_store(settings)
+        return _STORES[key]

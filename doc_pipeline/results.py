@@ -1,0 +1,56 @@
+"""Assemble the public result (core.models.DocumentResult) of one document from the DB and derived/ JSON."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from doc_pipeline.core.models import (STEPS, DocumentResult, FieldsResult, Flag, OcrResult, RawDocument, StepInfo,
+                                      TablesResult)
+from doc_pipeline.db.models import Document, StepCheckpoint
+from doc_pipeline.db.session import Database
+from doc_pipeline.storage import ObjectStore
+
+
+class DocumentNotFound(KeyError):
+    pass
+
+
+def _derived(store: ObjectStore, asset: str, doc_id: str, model):
+    try:
+        return model.model_validate_json(store.get_bytes(f"derived/{asset}/{doc_id}.json"))
+    except KeyError:
+        return None
+
+
+def step_infos(db: Database, doc_id: str) -> list[StepInfo]:
+    with db.session() as s:
+        rows = {r.step: r for r in s.scalars(select(StepCheckpoint).where(StepCheckpoint.doc_id == doc_id))}
+    return [StepInfo(step=step, status=rows[step].status if step in rows else "pending",
+                     run_id=rows[step].run_id if step in rows else None,
+                     started_at=rows[step].started_at if step in rows else None,
+                     finished_at=rows[step].finished_at if step in rows else None,
+                     seconds=rows[step].seconds if step in rows else None,
+                     error=rows[step].error if step in rows else None) for step in STEPS]
+
+
+def build_result(doc_id: str, store: ObjectStore, db: Database) -> DocumentResult:
+    with db.session() as s:
+        doc = s.get(Document, doc_id)
+    if doc is None:
+        raise DocumentNotFound(doc_id)
+    raw = _derived(store, "raw_pdf", doc_id, RawDocument)
+    ocr = _derived(store, "ocr_text", doc_id, OcrResult)
+    flds = _derived(store, "fields", doc_id, FieldsResult)
+    tbls = _derived(store, "tables", doc_id, TablesResult)
+    steps = step_infos(db, doc_id)
+    flags = [Flag(**f) for f in (doc.flag_reasons or [])]
+    return DocumentResult(
+        doc_id=doc_id, status=doc.status, kind=raw.kind if raw else None, doc_type=doc.doc_type,
+        source_name=doc.source_name, error=doc.error, pages=ocr.pages if ocr else [],
+        fields=flds.fields if flds else [], tables=tbls.tables if tbls else [], flags=flags, steps=steps,
+        meta={"media_type": doc.media_type, "sha256": doc.sha256, "size": doc.size, "page_count": doc.page_count,
+              "applicant_id": doc.applicant_id, "processing_seconds": doc.processing_seconds,
+              "timings": {st.step: st.seconds for st in steps if st.seconds is not None},
+              "run_ids": sorted({st.run_id for st in steps if st.run_id}),
+              "created_at": doc.created_at.isoformat() if doc.created_at else None,
+              "page_kinds": {p.page_no: p.reason for p in raw.pages} if raw else {}})

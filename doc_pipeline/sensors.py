@@ -1,0 +1,128 @@
+"""Sensors: new or rewritten files under raw/, and reprocess requests (retries, review corrections) from the API."""
+
+
+import json
+import time
+
+from dagster import (AssetKey, DefaultSensorStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult,
+                     SkipReason, sensor)
+from sqlalchemy import select
+
+from doc_pipeline.assets.partitions import documents_partitions
+from doc_pipeline.core.doc_ids import doc_id_for_key
+from doc_pipeline.core.models import STEPS
+from doc_pipeline.core.sniff import describe_unsupported, sniff_media_type
+from doc_pipeline.db import repo
+from doc_pipeline.db.models import ReprocessTask
+from doc_pipeline.jobs import document_job
+from doc_pipeline.resources import DocPipelineResource
+
+RAW_PREFIX = "raw/"
+# objects whose mtime lies this far behind the cursor are still checked against the DB, for stores whose
+# listings become consistent late or clocks that disagree a little
+LOOKBACK_SECONDS = 120
+MAX_RUNS_PER_TICK = 500
+
+
+def plan_raw_files(listing, cursor_ts: float, known: dict) -> tuple[list, float]:
+    """Pure part of the raw/ sensor: which listed objects are new or rewritten.
+
+    `known` maps raw_key -> (doc_id, raw_version) for candidates already in the DB. Returns the objects to
+    act on and the new cursor timestamp."""
+    todo, max_ts = [], cursor_ts
+    for obj in listing:
+        max_ts = max(max_ts, obj.last_modified)
+        if obj.last_modified < cursor_ts - LOOKBACK_SECONDS:
+            continue
+        prev = known.get(obj.key)
+        if prev is not None and prev[1] == obj.etag:
+            continue  # this exact version was already taken
+        todo.append(obj)
+    return todo, max_ts
+
+
+@sensor(job=document_job, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,
+        description="Watches the object store's raw/ prefix: adds a partition per new document and requests its "
+                    "run; rewritten files are processed again; unsupported files are recorded as rejected.")
+def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResource):
+    t0 = time.perf_counter()
+    cursor = json.loads(context.cursor) if context.cursor else {"ts": 0.0}
+    store, db = docpipe.store(), docpipe.db()
+    listing = [o for o in store.list(RAW_PREFIX) if not o.key.endswith("/")]
+    candidates = [o for o in listing if o.last_modified >= cursor["ts"] - LOOKBACK_SECONDS]
+    rows = repo.find_by_raw_keys(db, [o.key for o in candidates])
+    known = {k: (d.doc_id, d.raw_version) for k, d in rows.items()}
+    todo, max_ts = plan_raw_files(candidates, cursor["ts"], known)
+    todo = todo[:MAX_RUNS_PER_TICK]
+    if len(todo) == MAX_RUNS_PER_TICK:
+        max_ts = cursor["ts"]  # more next tick; do not skip past what we have not taken
+    run_requests, new_partitions = [], []
+    for obj in todo:
+        row = rows.get(obj.key)
+        doc_id = row.doc_id if row is not None else doc_id_for_key(obj.key)
+        head = store.get_range(obj.key, 0, 1024) if obj.size else b""
+        media = sniff_media_type(head)
+        name = row.source_name if row is not None and row.source_name else obj.key[len(RAW_PREFIX):]
+        if media is None:
+            reason = describe_unsupported(head)
+            repo.register_document(db, doc_id, obj.key, obj.etag, source=row.source if row else "drop",
+                                   source_name=name, status="rejected", error=reason)
+            repo.audit(db, "sensor", "document_rejected", doc_id, {"key": obj.key, "reason": reason})
+            context.log.warning(f"rejected {obj.key}: {reason}")
+            continue
+        repo.register_document(db, doc_id, obj.key, obj.etag, source=row.source if row else "drop",
+                               source_name=name, status="queued", media_type=media)
+        new_partitions.append(doc_id)
+        run_requests.append(RunRequest(run_key=f"{doc_id}:{obj.etag}", partition_key=doc_id,
+                                       tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "raw"}))
+    context.log.info(f"raw/ tick: {len(listing)} listed, {len(todo)} new, {time.perf_counter() - t0:.3f}s")
+    if not run_requests:
+        return SensorResult(skip_reason=SkipReason(f"no new files among {len(listing)} under raw/"),
+                            cursor=json.dumps({"ts": max_ts}))
+    existing = set(context.instance.get_dynamic_partitions(documents_partitions.name)) if new_partitions else set()
+    add = sorted({p for p in new_partitions if p not in existing})
+    return SensorResult(run_requests=run_requests, cursor=json.dumps({"ts": max_ts}),
+                        dynamic_partitions_requests=[documents_partitions.build_add_request(add)] if add else [])
+
+
+def downstream_steps(step: str) -> list[str]:
+    """The step and everything downstream of it, in the lineage of DESIGN.md."""
+    downstream = {
+        "raw_pdf": STEPS, "page_images": STEPS[1:], "layout_blocks": STEPS[2:],
+        "ocr_text": ("ocr_text", "tables", "fields", "index_docs"), "tables": ("tables", "fields", "index_docs"),
+        "fields": ("fields", "index_docs"), "index_docs": ("index_docs",),
+    }
+    return list(downstream[step])
+
+
+@sensor(job=document_job, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,
+        description="Launches one run per pending reprocess request (POST /retry, reviews) that re-materialises "
+                    "the step and everything downstream of it for that document; closes requests whose run ended.")
+def reprocess_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResource):
+    db = docpipe.db()
+    requests = []
+    with db.session() as s:
+        for task in s.scalars(select(ReprocessTask).where(ReprocessTask.status == "launched")):
+            runs = context.instance.get_run_records(RunsFilter(tags={"docpipe/reprocess_task": str(task.id)}), limit=1)
+            if runs and runs[0].dagster_run.is_finished:
+                task.status = "done" if runs[0].dagster_run.is_success else "failed"
+                task.run_id = runs[0].dagster_run.run_id
+        pending = s.scalars(select(ReprocessTask).where(ReprocessTask.status == "pending").order_by(ReprocessTask.id)).all()
+        by_doc: dict[str, list[ReprocessTask]] = {}
+        for task in pending:
+            by_doc.setdefault(task.doc_id, []).append(task)
+        for doc_id, tasks in by_doc.items():
+            # several requests for one document become one run from the earliest step asked for
+            first = min((t.step for t in tasks), key=STEPS.index)
+            steps = downstream_steps(first)
+            lead = tasks[0]
+            requests.append(RunRequest(
+                run_key=f"reprocess-{lead.id}", partition_key=doc_id,
+                asset_selection=[AssetKey(x) for x in steps],
+                tags={"docpipe/doc_id": doc_id, "docpipe/trigger": lead.reason or "retry",
+                      "docpipe/reprocess_task": str(lead.id)}))
+            for t in tasks:
+                t.status = "launched" if t is lead else "merged"
+    if not requests:
+        return SkipReason("no pending reprocess requests")
+    return requests

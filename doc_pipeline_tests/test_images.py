@@ -1,0 +1,68 @@
+"""Image inputs: DPI (declared and estimated), multi-page TIFF, page size in points, limits."""
+
+import pytest
+from PIL import Image
+
+from doc_pipeline.core.errors import LimitExceededError, UnsupportedFormatError
+from doc_pipeline.core.images import image_dpi
+from doc_pipeline.core.ingest import Limits, inspect_document
+from doc_pipeline.core.models import DocKind, PageKind
+from doc_pipeline.core.render import bounded_dpi
+from doc_pipeline_tests import make_docs
+
+
+def test_declared_dpi_gives_page_size_in_points(tmp_path):
+    img = make_docs.text_image(["Total 12.50"], dpi=300, width_in=8.5, height_in=11)
+    p = tmp_path / "scan.png"
+    p.write_bytes(make_docs.png_bytes(img, 300))
+    media, kind, pages = inspect_document(p)
+    assert media == "image/png" and kind == DocKind.scanned
+    assert pages[0].width == pytest.approx(612, abs=1) and pages[0].height == pytest.approx(792, abs=1)
+
+
+def test_missing_dpi_is_estimated_from_width():
+    img = Image.new("L", (1700, 2200), 255)  # no dpi metadata: a letter page at 200 dpi
+    dpi, estimated = image_dpi(img)
+    assert estimated and dpi == 200
+
+
+def test_implausible_dpi_is_replaced():
+    img = Image.new("L", (850, 1100), 255)
+    img.info["dpi"] = (1, 1)
+    assert image_dpi(img) == (100, True)
+
+
+def test_multipage_tiff_pages_and_blank_frame(tmp_path):
+    frames = [make_docs.text_image(["Page one"], 200), Image.new("L", (1700, 800), 255),
+              make_docs.text_image(["Page three"], 200)]
+    p = tmp_path / "multi.tif"
+    p.write_bytes(make_docs.multipage_tiff(frames))
+    media, kind, pages = inspect_document(p)
+    assert media == "image/tiff"
+    assert [pg.kind for pg in pages] == [PageKind.scanned, PageKind.blank, PageKind.scanned]
+    assert kind == DocKind.scanned
+
+
+def test_page_and_pixel_limits(tmp_path):
+    frames = [make_docs.text_image([f"p{i}"], 50, 2, 2) for i in range(5)]
+    p = tmp_path / "five.tif"
+    p.write_bytes(make_docs.multipage_tiff(frames, 50))
+    with pytest.raises(LimitExceededError):
+        inspect_document(p, Limits(max_pages=3))
+    big = tmp_path / "big.png"
+    big.write_bytes(make_docs.png_bytes(Image.new("L", (3000, 3000), 255), 300))
+    with pytest.raises(LimitExceededError):
+        inspect_document(big, Limits(max_image_pixels=1_000_000))
+
+
+def test_render_dpi_is_bounded_for_huge_pages():
+    assert bounded_dpi(612, 792, 200, 60_000_000) == 200
+    dpi = bounded_dpi(200000, 200000, 200, 60_000_000)
+    assert (200000 * dpi / 72) ** 2 <= 60_000_000
+
+
+def test_wrong_type_is_unsupported(tmp_path):
+    p = tmp_path / "fake.pdf"
+    p.write_bytes(b"PK\x03\x04 zip content")
+    with pytest.raises(UnsupportedFormatError, match="ZIP"):
+        inspect_document(p)

@@ -1,0 +1,71 @@
+"""The raw/ sensor: one run per new file, none on a quiet tick, again for a rewritten file, rejected with a
+reason for an unsupported one; API uploads keep their doc_id."""
+
+import os
+import time
+
+from doc_pipeline.core.doc_ids import doc_id_for_key
+from doc_pipeline.db import get_database, repo
+from doc_pipeline.settings import get_settings
+from doc_pipeline.sensors import downstream_steps, plan_raw_files
+from doc_pipeline.storage.base import ObjectInfo
+from doc_pipeline_tests import make_docs
+from doc_pipeline_tests.pipeline_harness import Harness
+
+
+def test_plan_raw_files_cursor_logic():
+    objs = [ObjectInfo("raw/a.pdf", 10, 1000.0, "e1"), ObjectInfo("raw/b.pdf", 10, 2000.0, "e2"),
+            ObjectInfo("raw/old.pdf", 10, 10.0, "e0")]
+    todo, ts = plan_raw_files(objs, 0.0, {})
+    assert [o.key for o in todo] == ["raw/a.pdf", "raw/b.pdf", "raw/old.pdf"] and ts == 2000.0
+    todo, _ = plan_raw_files(objs, 2000.0, {"raw/a.pdf": ("a", "e1"), "raw/b.pdf": ("b", "e2")})
+    assert todo == []  # old.pdf is far behind the cursor: not even looked up
+    todo, _ = plan_raw_files([ObjectInfo("raw/b.pdf", 11, 2001.0, "e3")], 2000.0, {"raw/b.pdf": ("b", "e2")})
+    assert [o.etag for o in todo] == ["e3"]  # rewritten under the same key
+
+
+def test_doc_ids_are_stable_and_safe():
+    a = doc_id_for_key("raw/My Scan (1).pdf")
+    assert a == doc_id_for_key("raw/My Scan (1).pdf") != doc_id_for_key("raw/My Scan (1).png")
+    assert a.startswith("my-scan-1-") and all(c.isalnum() or c == "-" for c in a)
+
+
+def test_downstream_steps_match_the_asset_graph():
+    from dagster import AssetKey, AssetSelection
+
+    from doc_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for step in ("raw_pdf", "layout_blocks", "ocr_text", "tables", "fields"):
+        want = {k.to_user_string() for k in AssetSelection.assets(step).downstream().resolve(graph)}
+        assert set(downstream_steps(step)) == want, step
+
+
+def test_sensor_ticks(docpipe_home):
+    h = Harness()
+    raw = get_settings().storage_root / "raw"
+    raw.mkdir(parents=True)
+    (raw / "letter.pdf").write_bytes(make_docs.text_pdf(["Hello"]))
+    (raw / "notes.txt").write_bytes(b"just some text")
+    reqs = h.tick()
+    assert [r.partition_key for r in reqs] == [doc_id_for_key("raw/letter.pdf")]
+    assert doc_id_for_key("raw/letter.pdf") in h.instance.get_dynamic_partitions("documents")
+    db = get_database(get_settings().db_url)
+    rejected = repo.get_document(db, doc_id_for_key("raw/notes.txt"))
+    assert rejected.status == "rejected" and "unsupported file type" in rejected.error
+
+    assert h.tick() == []  # nothing new
+
+    time.sleep(0.05)
+    (raw / "letter.pdf").write_bytes(make_docs.text_pdf(["Hello again"]))
+    os.utime(raw / "letter.pdf", (time.time() + 1, time.time() + 1))
+    again = h.tick()
+    assert [r.partition_key for r in again] == [doc_id_for_key("raw/letter.pdf")]
+    assert again[0].run_key != reqs[0].run_key
+
+    # an API upload: the row exists before the file, so the sensor keeps its doc_id
+    repo.register_document(db, "0123456789abcdef0123456789abcdef", "raw/0123456789abcdef0123456789abcdef.pdf",
+                           None, source="api", source_name="upload.pdf")
+    (raw / "0123456789abcdef0123456789abcdef.pdf").write_bytes(make_docs.text_pdf(["Uploaded"]))
+    up = h.tick()
+    assert [r.partition_key for r in up] == ["0123456789abcdef0123456789abcdef"]

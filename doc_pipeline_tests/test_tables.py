@@ -1,0 +1,42 @@
+"""The table extractor on three synthetic table PDFs (ruled, two per page, unruled inside a layout region)."""
+
+import pdfplumber
+import io
+
+from doc_pipeline.core.models import Block
+from doc_pipeline.core.pdf_pages import open_pdf, text_layer_words
+from doc_pipeline.core.tables import native_tables, table_to_csv, words_grid_table
+from doc_pipeline_tests import make_docs
+
+
+def _tables(data: bytes, blocks=()):
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        return native_tables(pdf.pages[0], 1, list(blocks))
+
+
+def test_ruled_table_cells():
+    (t,) = _tables(make_docs.table_pdf_ruled())
+    assert t.rows == [["Name", "Qty", "Price"], ["Apples", "3", "1.20"], ["Pears", "5", "2.40"], ["Plums", "7", "0.90"]]
+    assert table_to_csv(t).splitlines()[1] == "Apples,3,1.20"
+
+
+def test_two_tables_on_one_page():
+    ts = _tables(make_docs.table_pdf_two_per_page())
+    assert sorted(len(t.rows) for t in ts) == [3, 4]
+    assert any(t.rows[0] == ["Year", "Sales", "Cost"] for t in ts)
+
+
+def test_unruled_table_inside_layout_region():
+    data = make_docs.table_pdf_unruled()
+    assert _tables(data) == []  # no lines and no layout region: nothing invented
+    region = Block(type="table", bbox=(60, 80, 480, 170), score=0.9)
+    (t,) = _tables(data, [region])
+    assert t.rows[0] == ["Date", "Description", "Amount"]
+    assert t.rows[-1] == ["21/01/2024", "Groceries", "-217.55"]
+
+
+def test_word_grid_from_words():
+    data = make_docs.table_pdf_unruled()
+    words = text_layer_words(open_pdf(data)[0])
+    t = words_grid_table(words, (60, 80, 480, 170), 1)
+    assert t is not None and len(t.rows) == 4 and t.rows[2] == ["09/01/2024", "Rent", "-1,400.00"]

@@ -1,0 +1,65 @@
+"""detect native / scanned / blank per page, and text-layer words in our coordinate system."""
+
+import pytest
+
+from doc_pipeline.core.errors import CorruptDocumentError, EmptyDocumentError, EncryptedDocumentError
+from doc_pipeline.core.ingest import inspect_document
+from doc_pipeline.core.models import DocKind, PageKind
+from doc_pipeline.core.pdf_pages import classify_page, open_pdf, text_layer_words
+from doc_pipeline.samples import mixed_statement_pdf, native_invoice_pdf, scanned_paystub_pdf
+from doc_pipeline_tests import make_docs
+
+
+def _kinds(data: bytes) -> list[PageKind]:
+    pdf = open_pdf(data)
+    return [classify_page(pdf[i], i + 1).kind for i in range(len(pdf))]
+
+
+def test_native_scanned_mixed_samples(tmp_path):
+    for name, data, doc_kind, page_kinds in (
+            ("n.pdf", native_invoice_pdf(), DocKind.native, [PageKind.native]),
+            ("s.pdf", scanned_paystub_pdf(), DocKind.scanned, [PageKind.scanned]),
+            ("m.pdf", mixed_statement_pdf(), DocKind.mixed, [PageKind.native, PageKind.scanned])):
+        p = tmp_path / name
+        p.write_bytes(data)
+        media, kind, pages = inspect_document(p)
+        assert media == "application/pdf"
+        assert kind == doc_kind, name
+        assert [pg.kind for pg in pages] == page_kinds, name
+
+
+def test_blank_page_is_not_scanned():
+    assert _kinds(make_docs.blank_pdf()) == [PageKind.blank]
+
+
+def test_invisible_ocr_layer_is_not_native():
+    pdf = open_pdf(make_docs.invisible_text_over_image_pdf())
+    info = classify_page(pdf[0], 1)
+    assert info.kind == PageKind.scanned
+    assert "invisible" in info.reason
+
+
+def test_vector_text_needs_ocr():
+    assert _kinds(make_docs.vector_text_pdf()) == [PageKind.scanned]
+
+
+def test_text_layer_words_have_top_left_point_boxes():
+    pdf = open_pdf(make_docs.text_pdf(["Hello world 2024"]))
+    words = text_layer_words(pdf[0])
+    assert [w.text for w in words] == ["Hello", "world", "2024"]
+    hello = words[0].bbox
+    # drawn at x=72pt, baseline y=720pt from the bottom of a 792pt page: top-left y is about 792-720-cap height
+    assert 71 <= hello[0] <= 73.5
+    assert 60 <= hello[1] <= 72 < hello[3] <= 75
+    assert all(w.conf == 1.0 for w in words)
+
+
+def test_bad_pdfs_raise_typed_errors(tmp_path):
+    with pytest.raises(EncryptedDocumentError):
+        open_pdf(make_docs.encrypted_pdf(tmp_path))
+    with pytest.raises(CorruptDocumentError):
+        open_pdf(b"%PDF-1.7\n this is not really a pdf")
+    p = tmp_path / "empty.pdf"
+    p.write_bytes(b"")
+    with pytest.raises(EmptyDocumentError):
+        inspect_document(p)

@@ -1,0 +1,164 @@
+"""Development measurement of field extraction on the shared corpus (not part of the pipeline).
+
+Builds Page objects without the pipeline (pdfplumber words for native PDFs, Tesseract for images; cached as JSON
+under --cache), runs ``extract_fields`` and scores with the project's evaluation scoring:
+
+    .venv/bin/python scripts/fields_eval.py [--corpus ../shared/corpus] [--datasets sroie,...] [--oracle-words]
+
+Prints micro-F1 per dataset, doc_type accuracy, FUNSD pair F1 and the ECE of the reported confidences.
+``--oracle-words`` builds FUNSD pages from the ground-truth words (isolates pairing quality from OCR errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from doc_pipeline.core.fields import extract_fields
+from doc_pipeline.core.fields.calibration import expected_calibration_error, reliability_table
+from doc_pipeline.core.models import DocumentResult, DocStatus, FieldSource, Page, PageKind, Word
+from doc_pipeline.evaluation import metrics as m
+from doc_pipeline.evaluation import scoring
+from doc_pipeline.evaluation.corpus import iter_documents
+
+DATASETS = ("sroie", "invoices_invoice2data", "kleister_nda", "funsd")
+EXPECTED_TYPE = {"sroie": "receipt", "invoices_invoice2data": "invoice", "kleister_nda": "contract", "funsd": "form"}
+IMAGE_DPI = 300  # SROIE/FUNSD scans carry no DPI; any fixed value gives consistent point boxes
+
+
+def pdf_pages(path: Path) -> list[Page]:
+    import pdfplumber
+
+    pages = []
+    with pdfplumber.open(path) as pdf:
+        for i, p in enumerate(pdf.pages, 1):
+            words = [Word(text=w["text"], bbox=(w["x0"], w["top"], w["x1"], w["bottom"]), conf=1.0)
+                     for w in p.extract_words(keep_blank_chars=False, use_text_flow=False)]
+            pages.append(Page(page_no=i, kind=PageKind.native, width=float(p.width), height=float(p.height),
+                              words=words, text=" ".join(w.text for w in words), engine="pdfplumber"))
+    return pages
+
+
+def image_pages(path: Path) -> list[Page]:
+    from PIL import Image
+
+    from doc_pipeline.core.ocr import get_engine
+    from doc_pipeline.core.ocr.base import words_to_points
+
+    os.environ.setdefault("TESSDATA_PREFIX", "/usr/share/tesseract-ocr/5/tessdata")
+    img = Image.open(path).convert("RGB")
+    words = words_to_points(get_engine("tesseract").recognize(img, IMAGE_DPI), IMAGE_DPI)
+    s = 72.0 / IMAGE_DPI
+    return [Page(page_no=1, kind=PageKind.scanned, width=img.width * s, height=img.height * s, words=words,
+                 text=" ".join(w.text for w in words), engine="tesseract")]
+
+
+def oracle_pages(gt: dict, path: Path) -> list[Page]:
+    from PIL import Image
+
+    img = Image.open(path)
+    s = 72.0 / IMAGE_DPI
+    words = [Word(text=w["text"], bbox=tuple(v * s for v in w["box"]), conf=1.0) for w in gt["words"] if w["text"]]
+    return [Page(page_no=1, kind=PageKind.scanned, width=img.width * s, height=img.height * s, words=words)]
+
+
+def load_pages(doc, cache: Path, oracle: bool) -> list[Page]:
+    if oracle and doc.dataset == "funsd":
+        return oracle_pages(doc.gt, doc.path)
+    f = cache / doc.dataset / f"{doc.id}.json"
+    if f.exists():
+        return [Page.model_validate(p) for p in json.loads(f.read_text())]
+    pages = pdf_pages(doc.path) if doc.path.suffix.lower() == ".pdf" else image_pages(doc.path)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps([p.model_dump(mode="json") for p in pages]))
+    return pages
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "corpus"))
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--cache", default=".cache/fields_eval")
+    ap.add_argument("--oracle-words", action="store_true")
+    ap.add_argument("--verbose", "-v", action="store_true")
+    ap.add_argument("--no-hint", action="store_true", help="(default) classify; --hint passes the expected type")
+    ap.add_argument("--hint", action="store_true")
+    args = ap.parse_args()
+    names = [n for n in args.datasets.split(",") if n]
+    cache = Path(args.cache)
+
+    per_ds: dict[str, m.PRCounts] = defaultdict(m.PRCounts)
+    per_field: dict[str, m.PRCounts] = defaultdict(m.PRCounts)
+    kv_counts, kv_fuzzy = m.PRCounts(), m.PRCounts()
+    type_ok: dict[str, list[bool]] = defaultdict(list)
+    calib: list[tuple[float, bool]] = []
+    t0 = time.time()
+    for doc in iter_documents(args.corpus, names):
+        pages = load_pages(doc, cache, args.oracle_words)
+        expected = EXPECTED_TYPE[doc.dataset]
+        t = time.time()
+        fr = extract_fields(pages, doc_type_hint=expected if args.hint else None)
+        secs = time.time() - t
+        type_ok[doc.dataset].append(fr.doc_type == expected)
+        res = DocumentResult(doc_id=doc.id, status=DocStatus.done, fields=fr.fields, doc_type=fr.doc_type)
+        if doc.dataset == "funsd":
+            gt_pairs = [(kv.get("key", ""), kv.get("value", "")) for kv in doc.gt.get("key_values") or []]
+            pred = [(f.name, f.value) for f in fr.fields if f.source == FieldSource.kv]
+            c = m.kv_pair_counts(gt_pairs, pred)
+            kv_counts += c
+            kv_fuzzy += m.kv_pair_counts(gt_pairs, pred, min_similarity=0.8)
+            gn = {(m.normalize_text_value(k), m.normalize_text_value(v)) for k, v in gt_pairs}
+            for f in fr.fields:
+                if f.source == FieldSource.kv:
+                    calib.append((f.confidence, (m.normalize_text_value(f.name), m.normalize_text_value(f.value)) in gn))
+            if args.verbose:
+                print(f"{doc.id:40s} type={fr.doc_type:14s} kv tp={c.tp} fp={c.fp} fn={c.fn} {secs:.2f}s")
+            continue
+        details = scoring.field_details(doc.dataset, doc.gt, res)
+        gt_sets = scoring._gt_field_sets(doc.dataset, doc.gt)
+        pred_sets = scoring._pred_field_sets(doc.dataset, res)
+        for name, c in details.items():
+            per_ds[doc.dataset] += c
+            per_field[f"{doc.dataset}.{name}"] += c
+        # calibration: each reported scored field, right or wrong
+        rev = {v: k for k, v in scoring.FIELD_NAME_MAP.get(doc.dataset, {}).items()}
+        for gname, gv in gt_sets.items():
+            ours = [f for f in fr.fields if scoring.FIELD_NAME_MAP[doc.dataset].get(f.name) == gname]
+            if doc.dataset not in scoring.MULTI_VALUED_DATASETS and ours:
+                ours = [max(ours, key=lambda f: f.confidence)]
+            kind = scoring.FIELD_KINDS.get(gname, "text")
+            for f in ours:
+                raw = f.normalized if kind != "text" and f.normalized not in (None, "") else f.value
+                v = m.normalize_field(raw, kind, doc.dataset in scoring.DAYFIRST_DATASETS)
+                calib.append((f.confidence, v in gv))
+        if args.verbose:
+            bad = {k: (sorted(map(str, gt_sets[k])), sorted(map(str, pred_sets.get(k, set()))))
+                   for k, c in details.items() if c.fp or c.fn}
+            print(f"{doc.id:40s} type={fr.doc_type:14s} {secs:.2f}s wrong={bad}")
+        _ = rev
+    print(f"\n== fields eval ({time.time() - t0:.0f}s) corpus={args.corpus} oracle_words={args.oracle_words}")
+    for ds, c in per_ds.items():
+        print(f"{ds:24s} micro-F1 {(c.f1.value or 0):5.1f}  (tp={c.tp} fp={c.fp} fn={c.fn})")
+    for k, c in sorted(per_field.items()):
+        print(f"   {k:36s} F1 {(c.f1.value or 0):5.1f}  (tp={c.tp} fp={c.fp} fn={c.fn})")
+    if "funsd" in names:
+        print(f"{'funsd':24s} pair F1 {(kv_counts.f1.value or 0):5.1f} (tp={kv_counts.tp} fp={kv_counts.fp} "
+              f"fn={kv_counts.fn}); fuzzy(0.8) {(kv_fuzzy.f1.value or 0):5.1f}")
+    allok = [x for v in type_ok.values() for x in v]
+    for ds, v in type_ok.items():
+        print(f"doc_type accuracy {ds:22s} {100 * sum(v) / len(v):5.1f}% ({sum(v)}/{len(v)})")
+    print(f"doc_type accuracy overall {100 * sum(allok) / max(1, len(allok)):5.1f}%")
+    if calib:
+        print(f"ECE (10 bins, {len(calib)} fields): {expected_calibration_error(calib):.3f}")
+        for row in reliability_table(calib, bins=5):
+            print("   ", row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
