@@ -194,6 +194,101 @@ def migrate():
     out.print(f"metadata DB at head: {s.db_url.split('@')[-1]}")
 
 
+@app.command("eval")
+def eval_cmd(corpus_dir: Path = typer.Argument(..., exists=True, file_okay=False,
+                                               help="a folder laid out like ../shared/corpus"),
+             dataset: Optional[list[str]] = typer.Option(None, "--dataset", help="only these datasets (repeatable)"),
+             predictions: Optional[Path] = typer.Option(None, help="write each document's result JSON here"),
+             out_csv: Optional[Path] = typer.Option(None, "--out", help="one CSV row per document"),
+             json_out: Optional[Path] = typer.Option(None, "--json-out", help="also write the summary JSON here"),
+             limit: int = typer.Option(0, help="at most this many documents per dataset (0 = all)")):
+    """Run the real pipeline (the same Dagster assets, in-process) over a corpus and score it."""
+    from dagster import DagsterInstance
+
+    from doc_pipeline.db import get_database
+    from doc_pipeline.evaluation import run_eval
+    from doc_pipeline.instance import ensure_dagster_home
+    from doc_pipeline.results import build_result
+    from doc_pipeline.resources import _cached_store
+
+    s = get_settings()
+    ensure_dagster_home(s)
+    instance = DagsterInstance.get()
+    db, store = get_database(s.db_url), _cached_store(s)
+
+    def predict(path: Path, entry: dict):
+        doc_id = ingest_path(path, doc_type=entry.get("doc_type_hint"))
+        run_document(doc_id, instance)
+        return build_result(doc_id, store, db)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("evaluating", total=None)
+
+        def on_document(row) -> None:
+            bar.update(task, description=f"{row.dataset}/{row.id}")
+            bar.advance(task)
+
+        report = run_eval(corpus_dir, dataset or None, predict, predictions_dir=predictions, out_csv=out_csv,
+                          on_document=on_document, limit_per_dataset=limit)
+    out.print(report.to_table())
+    summary = report.to_json()
+    print(summary)
+    if json_out:
+        json_out.write_text(summary)
+
+
+@app.command()
+def token(sub: str = typer.Option(..., help="the user's name (JWT subject)"),
+          role: str = typer.Option(..., help="uploader | reviewer | admin"),
+          ttl: int = typer.Option(3600, help="seconds until it expires")):
+    """Mint a local HS256 API token (uses DOCPIPE_JWT_SECRET, or the embedded default's generated secret)."""
+    from doc_pipeline.auth import mint_token
+
+    try:
+        print(mint_token(sub, role, ttl))
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+
+
+@app.command()
+def reindex():
+    """Rebuild the search index from the derived results of every done document (after a backend change)."""
+    from sqlalchemy import select
+
+    from doc_pipeline.db import Document, get_database
+    from doc_pipeline.results import build_result, search_doc
+    from doc_pipeline.resources import _cached_store
+    from doc_pipeline.search import make_search_backend
+
+    s = get_settings()
+    db, store, search = get_database(s.db_url), _cached_store(s), make_search_backend(s)
+    with db.session() as sess:
+        docs = sess.scalars(select(Document).where(Document.status == "done")).all()
+    n = 0
+    for d in docs:
+        r = build_result(d.doc_id, store, db)
+        search.index(search_doc(d, r.pages, r.fields, r.doc_type))
+        n += 1
+    out.print(f"re-indexed {n} documents into the {search.name} index")
+
+
+@app.command()
+def doctor():
+    """Check the installation and configuration and say exactly what to fix."""
+    from doc_pipeline.doctor import run_checks
+
+    results = run_checks(get_settings())
+    table = RichTable(title="doc-pipeline doctor")
+    for col in ("check", "ok", "detail", "fix"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        table.add_row(r.name, "[green]ok[/green]" if r.ok else "[red]FAIL[/red]", r.detail, r.fix or "")
+    out.print(table)
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
 def _child_env() -> dict:
     env = dict(os.environ)
     env.setdefault("OMP_THREAD_LIMIT", "1")
@@ -208,6 +303,58 @@ def _spawn(cmd: list[str], env: dict) -> subprocess.Popen:
         os.setsid()
 
     return subprocess.Popen(cmd, env=env, preexec_fn=pre)
+
+
+def _process_tree(pid: int) -> set[int]:
+    """pid's descendants, from /proc (code servers started by the webserver and daemon included)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _stop_children(procs: list[subprocess.Popen], grace: float = 20.0) -> None:
+    """TERM each child's process group, wait, then KILL whatever of the whole tree is left."""
+    tree = {pid for p in procs for pid in _process_tree(p.pid)} | {p.pid for p in procs}
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + grace
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            pass
+    for pid in tree:  # grandchildren may sit in their own sessions
+        while time.time() < deadline and Path(f"/proc/{pid}").exists() and not _is_zombie(pid):
+            time.sleep(0.2)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for p in procs:
+        if p.poll() is None:
+            p.wait()
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 @app.command()
@@ -247,16 +394,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface for all three se
                 console.print(f"[red]{name} exited with {p.returncode}; stopping the others[/red]")
                 stopping, code = True, 1
         time.sleep(0.5)
-    for p in procs.values():
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    deadline = time.time() + 20
-    for p in procs.values():
-        try:
-            p.wait(timeout=max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+    _stop_children(list(procs.values()))
     console.print("stopped")
     raise typer.Exit(code)
 

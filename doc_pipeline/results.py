@@ -39,7 +39,8 @@ def build_result(doc_id: str, store: ObjectStore, db: Database) -> DocumentResul
     if doc is None:
         raise DocumentNotFound(doc_id)
     raw = _derived(store, "raw_pdf", doc_id, RawDocument)
-    ocr = _derived(store, "ocr_text", doc_id, OcrResult)
+    # pages re-read by a cloud OCR service (escalation) replace the local OCR of the same document
+    ocr = _derived(store, "escalated_pages", doc_id, OcrResult) or _derived(store, "ocr_text", doc_id, OcrResult)
     flds = _derived(store, "fields", doc_id, FieldsResult)
     tbls = _derived(store, "tables", doc_id, TablesResult)
     steps = step_infos(db, doc_id)
@@ -54,3 +55,13 @@ def build_result(doc_id: str, store: ObjectStore, db: Database) -> DocumentResul
               "run_ids": sorted({st.run_id for st in steps if st.run_id}),
               "created_at": doc.created_at.isoformat() if doc.created_at else None,
               "page_kinds": {p.page_no: p.reason for p in raw.pages} if raw else {}})
+
+
+def search_doc(doc: Document, pages, fields, doc_type: str | None):
+    """The search entry of a document: page text and field values, bank numbers masked."""
+    from doc_pipeline.core.masking import mask_fields, mask_text
+    from doc_pipeline.search import SearchDoc
+
+    return SearchDoc(doc_id=doc.doc_id, text=mask_text("\n\n".join(p.text for p in pages)), doc_type=doc_type,
+                     applicant_id=doc.applicant_id, owner=doc.owner, source_name=doc.source_name,
+                     created_at=doc.created_at, fields={f.name: f.value for f in mask_fields(fields, role=None)})

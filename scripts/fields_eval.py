@@ -20,7 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from doc_pipeline.core.fields import extract_fields
-from doc_pipeline.core.fields.calibration import expected_calibration_error, reliability_table
+from doc_pipeline.core.fields import calibration
+from doc_pipeline.core.fields.calibration import expected_calibration_error, fit_isotonic, reliability_table
 from doc_pipeline.core.models import DocumentResult, DocStatus, FieldSource, Page, PageKind, Word
 from doc_pipeline.evaluation import metrics as m
 from doc_pipeline.evaluation import scoring
@@ -44,7 +45,7 @@ def pdf_pages(path: Path) -> list[Page]:
     return pages
 
 
-def image_pages(path: Path) -> list[Page]:
+def image_pages(path: Path, engine: str = "tesseract") -> list[Page]:
     from PIL import Image
 
     from doc_pipeline.core.ocr import get_engine
@@ -52,10 +53,10 @@ def image_pages(path: Path) -> list[Page]:
 
     os.environ.setdefault("TESSDATA_PREFIX", "/usr/share/tesseract-ocr/5/tessdata")
     img = Image.open(path).convert("RGB")
-    words = words_to_points(get_engine("tesseract").recognize(img, IMAGE_DPI), IMAGE_DPI)
+    words = words_to_points(get_engine(engine).recognize(img, IMAGE_DPI), IMAGE_DPI)
     s = 72.0 / IMAGE_DPI
     return [Page(page_no=1, kind=PageKind.scanned, width=img.width * s, height=img.height * s, words=words,
-                 text=" ".join(w.text for w in words), engine="tesseract")]
+                 text=" ".join(w.text for w in words), engine=engine)]
 
 
 def oracle_pages(gt: dict, path: Path) -> list[Page]:
@@ -67,13 +68,13 @@ def oracle_pages(gt: dict, path: Path) -> list[Page]:
     return [Page(page_no=1, kind=PageKind.scanned, width=img.width * s, height=img.height * s, words=words)]
 
 
-def load_pages(doc, cache: Path, oracle: bool) -> list[Page]:
+def load_pages(doc, cache: Path, oracle: bool, engine: str = "tesseract") -> list[Page]:
     if oracle and doc.dataset == "funsd":
         return oracle_pages(doc.gt, doc.path)
     f = cache / doc.dataset / f"{doc.id}.json"
     if f.exists():
         return [Page.model_validate(p) for p in json.loads(f.read_text())]
-    pages = pdf_pages(doc.path) if doc.path.suffix.lower() == ".pdf" else image_pages(doc.path)
+    pages = pdf_pages(doc.path) if doc.path.suffix.lower() == ".pdf" else image_pages(doc.path, engine)
     f.parent.mkdir(parents=True, exist_ok=True)
     f.write_text(json.dumps([p.model_dump(mode="json") for p in pages]))
     return pages
@@ -83,23 +84,30 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "corpus"))
     ap.add_argument("--datasets", default=",".join(DATASETS))
-    ap.add_argument("--cache", default=".cache/fields_eval")
+    ap.add_argument("--cache", default=os.environ.get("DOCPIPE_FIELDS_EVAL_CACHE", "/tmp/docpipe-fields-eval"),
+                    help="where built pages (OCR results) are cached between runs")
     ap.add_argument("--oracle-words", action="store_true")
+    ap.add_argument("--ocr", default="tesseract", help="OCR engine for image inputs (tesseract | rapidocr)")
     ap.add_argument("--verbose", "-v", action="store_true")
+    ap.add_argument("--fit-calibration", metavar="JSON", help="fit the isotonic map on raw scores and write it")
     ap.add_argument("--no-hint", action="store_true", help="(default) classify; --hint passes the expected type")
     ap.add_argument("--hint", action="store_true")
     args = ap.parse_args()
     names = [n for n in args.datasets.split(",") if n]
-    cache = Path(args.cache)
+    if args.fit_calibration:  # score with the raw (uncalibrated) confidences
+        calibration.CALIBRATION_FILE = Path("/nonexistent")
+        calibration.shipped_map.cache_clear()
+    cache = Path(args.cache) if args.ocr == "tesseract" else Path(args.cache) / args.ocr
 
     per_ds: dict[str, m.PRCounts] = defaultdict(m.PRCounts)
     per_field: dict[str, m.PRCounts] = defaultdict(m.PRCounts)
     kv_counts, kv_fuzzy = m.PRCounts(), m.PRCounts()
     type_ok: dict[str, list[bool]] = defaultdict(list)
     calib: list[tuple[float, bool]] = []
+    calib_groups: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     t0 = time.time()
     for doc in iter_documents(args.corpus, names):
-        pages = load_pages(doc, cache, args.oracle_words)
+        pages = load_pages(doc, cache, args.oracle_words, args.ocr)
         expected = EXPECTED_TYPE[doc.dataset]
         t = time.time()
         fr = extract_fields(pages, doc_type_hint=expected if args.hint else None)
@@ -115,7 +123,9 @@ def main() -> int:
             gn = {(m.normalize_text_value(k), m.normalize_text_value(v)) for k, v in gt_pairs}
             for f in fr.fields:
                 if f.source == FieldSource.kv:
-                    calib.append((f.confidence, (m.normalize_text_value(f.name), m.normalize_text_value(f.value)) in gn))
+                    ok = (m.normalize_text_value(f.name), m.normalize_text_value(f.value)) in gn
+                    calib.append((f.confidence, ok))
+                    calib_groups["kv"].append((f.confidence, ok))
             if args.verbose:
                 print(f"{doc.id:40s} type={fr.doc_type:14s} kv tp={c.tp} fp={c.fp} fn={c.fn} {secs:.2f}s")
             continue
@@ -136,12 +146,13 @@ def main() -> int:
                 raw = f.normalized if kind != "text" and f.normalized not in (None, "") else f.value
                 v = m.normalize_field(raw, kind, doc.dataset in scoring.DAYFIRST_DATASETS)
                 calib.append((f.confidence, v in gv))
+                calib_groups["default"].append((f.confidence, v in gv))
         if args.verbose:
             bad = {k: (sorted(map(str, gt_sets[k])), sorted(map(str, pred_sets.get(k, set()))))
                    for k, c in details.items() if c.fp or c.fn}
             print(f"{doc.id:40s} type={fr.doc_type:14s} {secs:.2f}s wrong={bad}")
         _ = rev
-    print(f"\n== fields eval ({time.time() - t0:.0f}s) corpus={args.corpus} oracle_words={args.oracle_words}")
+    print(f"\n== fields eval ({time.time() - t0:.0f}s) corpus={args.corpus} oracle_words={args.oracle_words} ocr={args.ocr}")
     for ds, c in per_ds.items():
         print(f"{ds:24s} micro-F1 {(c.f1.value or 0):5.1f}  (tp={c.tp} fp={c.fp} fn={c.fn})")
     for k, c in sorted(per_field.items()):
@@ -157,6 +168,11 @@ def main() -> int:
         print(f"ECE (10 bins, {len(calib)} fields): {expected_calibration_error(calib):.3f}")
         for row in reliability_table(calib, bins=5):
             print("   ", row)
+    if args.fit_calibration:
+        maps = {g: fit_isotonic(p) for g, p in calib_groups.items() if len(p) >= 20}
+        Path(args.fit_calibration).write_text(json.dumps(
+            {"fitted_on": names, "pairs": {g: len(p) for g, p in calib_groups.items()}, "maps": maps}, indent=1))
+        print(f"wrote {args.fit_calibration}: {', '.join(f'{g}={len(k)} knots' for g, k in maps.items())}")
     return 0
 
 

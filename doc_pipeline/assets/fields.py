@@ -4,10 +4,12 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 from sqlalchemy import select
 
 from doc_pipeline.assets._step import load_derived, pipeline_step, save_derived
+from doc_pipeline.assets.field_model import load_model_bytes
 from doc_pipeline.assets.partitions import documents_partitions
 from doc_pipeline.core.fields import extract_fields
+from doc_pipeline.core.fields.ner import load_field_model
 from doc_pipeline.core.fields.review import field_flags
-from doc_pipeline.core.models import OcrResult, TablesResult
+from doc_pipeline.core.models import OcrResult, Page, TablesResult
 from doc_pipeline.db import repo
 from doc_pipeline.db.models import Review
 from doc_pipeline.resources import DocPipelineResource
@@ -22,7 +24,48 @@ def review_decisions(docpipe: DocPipelineResource, doc_id: str) -> list[dict]:
         return [d for r in reviews for d in (r.decisions or [])]
 
 
-@asset(partitions_def=documents_partitions, group_name="extract", deps=["ocr_text", "tables"], kinds={"spacy"},
+_MODEL_CACHE: dict[int, object] = {}
+
+
+def field_model_for(docpipe: DocPipelineResource):
+    """The trained field model if `field_model` has been materialised (loaded once per process per version)."""
+    data = load_model_bytes(docpipe)
+    if data is None:
+        return None
+    key = hash(data)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = load_field_model(data)
+    return _MODEL_CACHE[key]
+
+
+def escalate_if_worth_it(docpipe: DocPipelineResource, doc_id: str, doc, result, pages: list[Page], extract):
+    """Cloud OCR for doubtful high-value documents (off unless DOCPIPE_ESCALATION_ENABLED)."""
+    from doc_pipeline.escalation import db_audit, get_escalation_settings, maybe_escalate
+
+    store, db = docpipe.store(), docpipe.db()
+    escalated_key = f"derived/escalated_pages/{doc_id}.json"
+    if not get_escalation_settings().enabled:
+        store.delete(escalated_key)  # no stale cloud text from an earlier configuration
+        return result, None
+    images = {}
+    for p in pages:
+        try:
+            images[p.page_no] = store.get_bytes(f"pages/{doc_id}/{p.page_no}.png")
+        except KeyError:
+            continue
+    meta = {"doc_type_hint": doc.doc_type_hint, "applicant_id": doc.applicant_id, "source": doc.source} if doc else {}
+    outcome = maybe_escalate(doc_id, result, pages, images, meta, store, db, reextract=extract, audit=db_audit(db))
+    if outcome.escalated:
+        store.put_bytes(escalated_key, OcrResult(doc_id=doc_id, pages=outcome.pages).model_dump_json().encode(),
+                        "application/json")
+    else:
+        store.delete(escalated_key)
+    return outcome.fields_result, outcome
+
+
+@asset(partitions_def=documents_partitions, group_name="extract", deps=["ocr_text", "tables", "field_model"],
+       kinds={"spacy"},
        check_specs=[AssetCheckSpec(CHECK_NAME, asset="fields",
                                    description="required fields present and above their confidence threshold")],
        description="Typed fields with provenance (value, normalized value, confidence, page, bbox, source, "
@@ -35,14 +78,20 @@ def fields(context: AssetExecutionContext, docpipe: DocPipelineResource) -> Mate
         ocr = load_derived(docpipe, "ocr_text", doc_id, OcrResult)
         tbls = load_derived(docpipe, "tables", doc_id, TablesResult)
         doc = repo.get_document(db, doc_id)
-        result = extract_fields(ocr.pages, tbls.tables, doc_type_hint=doc.doc_type_hint if doc else None,
-                                corrections=review_decisions(docpipe, doc_id) or None)
-        flags = field_flags(result)
-        result = result.model_copy(update={"flags": flags})
+        hint, corrections, model = doc.doc_type_hint if doc else None, review_decisions(docpipe, doc_id) or None, \
+            field_model_for(docpipe)
+
+        def extract(pages: list[Page]):
+            return extract_fields(pages, tbls.tables, doc_type_hint=hint, corrections=corrections, model=model)
+
+        result, escalation = escalate_if_worth_it(docpipe, doc_id, doc, extract(ocr.pages), ocr.pages, extract)
+        flags = field_flags(result) + [f for f in result.flags if f.code.startswith("escalat")]
+        result = result.model_copy(update={"flags": flags, "doc_id": doc_id})
         save_derived(docpipe, "fields", doc_id, result)
         repo.replace_fields(db, doc_id, result.fields, context.run.run_id, result.doc_type, flags)
     return MaterializeResult(
         metadata={"fields": len(result.fields), "doc_type": result.doc_type, "flagged": bool(flags),
-                  "flags": MetadataValue.json([f.model_dump() for f in flags]), "seconds": round(timer.seconds, 3)},
+                  "flags": MetadataValue.json([f.model_dump() for f in flags]), "seconds": round(timer.seconds, 3),
+                  "escalated": bool(escalation and escalation.escalated), "used_field_model": model is not None},
         check_results=[AssetCheckResult(check_name=CHECK_NAME, passed=not flags, severity=AssetCheckSeverity.WARN,
                                         metadata={"reasons": MetadataValue.json([f.reason for f in flags])})])

@@ -4,11 +4,10 @@ from sqlalchemy import func, select
 
 from doc_pipeline.assets._step import load_derived, notify, pipeline_step
 from doc_pipeline.assets.partitions import documents_partitions
-from doc_pipeline.core.masking import mask_fields, mask_text
 from doc_pipeline.core.models import FieldsResult, OcrResult
 from doc_pipeline.db import repo
 from doc_pipeline.db.models import StepCheckpoint
-from doc_pipeline.search import SearchDoc
+from doc_pipeline.results import search_doc
 from doc_pipeline.resources import DocPipelineResource
 
 
@@ -22,15 +21,11 @@ def index_docs(context: AssetExecutionContext, docpipe: DocPipelineResource) -> 
         ocr = load_derived(docpipe, "ocr_text", doc_id, OcrResult)
         flds = load_derived(docpipe, "fields", doc_id, FieldsResult)
         doc = repo.get_document(db, doc_id)
-        text = "\n\n".join(p.text for p in ocr.pages)
-        shown = mask_fields(flds.fields, role=None)
-        docpipe.search().index(SearchDoc(
-            doc_id=doc_id, text=mask_text(text), doc_type=flds.doc_type, applicant_id=doc.applicant_id,
-            owner=doc.owner, source_name=doc.source_name, created_at=doc.created_at,
-            fields={f.name: f.value for f in shown}))
+        entry = search_doc(doc, ocr.pages, flds.fields, flds.doc_type)
+        docpipe.search().index(entry)
     with db.session() as s:
         total = s.scalar(select(func.sum(StepCheckpoint.seconds)).where(StepCheckpoint.doc_id == doc_id)) or 0.0
     repo.update_document(db, doc_id, status="done", error=None, current_step=None, processing_seconds=round(total, 3))
     notify("flagged" if flds.flags else "done", doc_id, "done", [f.reason for f in flds.flags])
-    return MaterializeResult(metadata={"indexed_chars": len(text), "processing_seconds": round(total, 3),
+    return MaterializeResult(metadata={"indexed_chars": len(entry.text), "processing_seconds": round(total, 3),
                                        "seconds": round(timer.seconds, 3)})

@@ -1,0 +1,54 @@
+"""GET /status/{doc_id}: where a document is in the pipeline."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from doc_pipeline.auth import Principal
+from doc_pipeline.core.models import STEPS
+from doc_pipeline.db import StepCheckpoint
+
+from api.deps import Ctx, current_principal, get_ctx, load_document
+from api.schemas import DagsterRun, ErrorBody, StatusResponse, StepStatus
+from api.services import dagster_runs
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/status/{doc_id}", response_model=StatusResponse, responses={404: {"model": ErrorBody}},
+            summary="Processing status of one document")
+def status(doc_id: str, dagster: bool = Query(default=False, description="also list this partition's Dagster runs "
+                                                                           "(slower: reads Dagster's run storage)"),
+           principal: Principal = Depends(current_principal), ctx: Ctx = Depends(get_ctx)) -> StatusResponse:
+    """The document row and its seven step checkpoints (raw_pdf ... index_docs), the current step, percent done
+    (share of steps done) and the run ids that did the work."""
+    doc = load_document(ctx, principal, doc_id)
+    with ctx.db.session() as s:
+        checkpoints = {c.step: c for c in s.scalars(select(StepCheckpoint).where(StepCheckpoint.doc_id == doc_id))}
+    steps, run_ids = [], []
+    for step in STEPS:
+        c = checkpoints.get(step)
+        if c is None:
+            steps.append(StepStatus(step=step, status="pending"))
+            continue
+        steps.append(StepStatus(step=step, status=c.status, run_id=c.run_id, started_at=c.started_at,
+                                finished_at=c.finished_at, seconds=c.seconds, attempts=c.attempts or 0,
+                                error=c.error))
+        if c.run_id and c.run_id not in run_ids:
+            run_ids.append(c.run_id)
+    done = sum(1 for st in steps if st.status == "done")
+    current = doc.current_step or next((st.step for st in steps if st.status == "running"), None)
+    resp = StatusResponse(
+        doc_id=doc.doc_id, status=doc.status, current_step=current, percent_done=round(100.0 * done / len(STEPS), 1),
+        source_name=doc.source_name, media_type=doc.media_type, page_count=doc.page_count, doc_type=doc.doc_type,
+        flagged=bool(doc.flagged), flag_reasons=doc.flag_reasons, error=doc.error,
+        processing_seconds=doc.processing_seconds, run_ids=run_ids, steps=steps, created_at=doc.created_at,
+        updated_at=doc.updated_at)
+    if dagster:
+        try:
+            resp.dagster_runs = [DagsterRun(**r) for r in dagster_runs.runs_for_partition(ctx.settings.dagster_home,
+                                                                                          doc_id)]
+        except Exception as exc:  # Dagster storage is optional here: the DB status above stands on its own
+            resp.dagster_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return resp

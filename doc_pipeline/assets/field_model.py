@@ -1,0 +1,43 @@
+import json
+
+from dagster import AssetExecutionContext, MaterializeResult, asset
+from sqlalchemy import select
+
+from doc_pipeline.core.fields.ner import train_field_model
+from doc_pipeline.core.fields.review import corrections_to_training_examples
+from doc_pipeline.core.models import FieldsResult, OcrResult
+from doc_pipeline.db.models import Review
+from doc_pipeline.resources import DocPipelineResource
+
+MODEL_KEY = "models/field_model/model.zip"
+CORRECTIONS_KEY = "exports/corrections.jsonl"
+
+
+def load_model_bytes(docpipe: DocPipelineResource) -> bytes | None:
+    try:
+        return docpipe.store().get_bytes(MODEL_KEY)
+    except KeyError:
+        return None
+
+
+@asset(group_name="learning", kinds={"spacy"},
+       description="A small spaCy NER model trained offline from reviewers' corrections (exported as "
+                   "exports/corrections.jsonl) plus generated documents. `fields` depends on it: after retraining, "
+                   "the UI shows which documents are stale, and a backfill of `fields` updates them.")
+def field_model(context: AssetExecutionContext, docpipe: DocPipelineResource) -> MaterializeResult:
+    store = docpipe.store()
+    with docpipe.db().session() as s:
+        reviewed = sorted({r.doc_id for r in s.scalars(select(Review))})
+    examples = []
+    for doc_id in reviewed:
+        try:
+            ocr = OcrResult.model_validate_json(store.get_bytes(f"derived/ocr_text/{doc_id}.json"))
+            flds = FieldsResult.model_validate_json(store.get_bytes(f"derived/fields/{doc_id}.json"))
+        except KeyError:
+            continue  # reviewed but its results are gone: nothing to learn from
+        examples.extend(corrections_to_training_examples("\n\n".join(p.text for p in ocr.pages), flds))
+    store.put_bytes(CORRECTIONS_KEY, "".join(json.dumps(e) + "\n" for e in examples).encode(), "application/x-ndjson")
+    model = train_field_model(examples, generated=200)
+    store.put_bytes(MODEL_KEY, model, "application/zip")
+    return MaterializeResult(metadata={"reviewed_documents": len(reviewed), "training_examples": len(examples),
+                                       "model_bytes": len(model), "corrections_key": CORRECTIONS_KEY})

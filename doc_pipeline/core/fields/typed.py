@@ -1,0 +1,193 @@
+"""Per-document-type candidate generators (receipt, invoice, pay stub, bank statement, contract)."""
+
+from __future__ import annotations
+
+import re
+
+from .candidates import Candidate
+from .layout_text import DocText
+from .normalize import detect_currency, find_dates
+from . import rules
+
+I = re.IGNORECASE
+
+TOTAL_LABEL = re.compile(
+    r"(?<![A-Za-z])(?:grand\s*total|total\s*amount|amount\s*due|balance\s*due|nett?\s*total|total\s*(?:incl\w*|ttc|rm|payable|due)"
+    r"|total\s*\(?(?:rm|incl\w*[^)]*)\)?|rounded\s*total|total\s*sales|totaal(?:bedrag)?|gesamt(?:betrag)?|"
+    r"montant\s*total|total\s*[àa]\s*payer|te\s*betalen|endbetrag|total)\b", I)
+TOTAL_VETO = re.compile(r"(?i)sub\s*-?total|total\s*(?:qty|quantity|items?|excl|ht\b|discount|savings|tax\b|gst\b|"
+                        r"sst\b|vat\b)|total\s*(?:no|number)\s*of")
+DATE_LABEL = re.compile(r"(?:invoice\s*date|date\s*of\s*issue|issue\s*date|factuurdatum|rechnungsdatum|"
+                        r"date\s*de\s*facture|datum|date|dated|tarikh)\b", I)
+INVOICE_NO_LABEL = re.compile(
+    r"(?:(?:invoice|inv|f\s?actuur|f\s?acture|r\s?echnung|bill|receipt)s?\s*-?\s*(?:no\.?|number|num\.?|nr\.?|n\s?[°ºo]\.?|"
+    r"#|nummer|num[ée]ro|id)|^#)", I | re.MULTILINE)
+REF_NO_LABEL = re.compile(r"(?:booking|order|reference|ref|document)\s*(?:id|no\.?|number|#)", I)
+DATE_VETO = re.compile(r"(?i)\b(?:due|limite|[ée]ch[ée]ance|f[äa]llig|order|orderdatum|birth|expir\w*|delivery|"
+                       r"levering|lieferdatum|check.?out|valid|print(?:ed)?|period)\b")
+ID_VALUE = re.compile(r"(?P<v>(?=[A-Z0-9\-/_.]*\d)[A-Z0-9][A-Z0-9\-/_.]{2,24}[A-Z0-9])", I)
+
+
+def _best_total(doc: DocText, cur: str | None) -> list[Candidate]:
+    cands = rules.amounts(doc, "total", TOTAL_LABEL, cur, lines_below=1, veto_rx=TOTAL_VETO)
+    for c in cands:
+        lbl = doc.text[max(0, c.start - 80):c.start].lower()
+        # more specific total labels and later positions (totals sit at the bottom) are likelier
+        if re.search(r"grand|amount due|nett|rounded|payable|incl|ttc|te betalen|gesamt|endbetrag|totaal", lbl):
+            c.prior = min(1.0, c.prior + 0.05)
+        c.extra["pos"] = c.start / max(1, len(doc.text))
+    if cands:  # several "total" lines (e.g. a tax summary's): the grand total is the largest
+        top = max(cands, key=lambda x: x.extra.get("amount", 0))
+        top.prior = min(1.0, top.prior + 0.04)
+    return cands
+
+
+_CORP_SUFFIX = re.compile(r"(?i)\b(sdn\.?\s*bhd|bhd|ltd|llc|inc|gmbh|b\.?v\.?|s/b|enterprise|trading|restaurant|store|"
+                          r"mart|company|co\.|corp|florist|bakeries|stationery|hardware|marketing|supermarket)\b")
+_SUFFIX_ONLY = re.compile(r"(?i)^\(?(?:m|kl|sp|s)?\)?\s*(?:sdn\.?\s*bhd\.?|bhd\.?|s/b|ltd\.?|limited|inc\.?)$")
+_REG_TAIL = re.compile(r"\s*(?:\(\s*(?:co\.?\s*)?(?:no\.?\s*)?[\w ]*\d{4,}[\w\- ]*\)?|\b\d{5,}[\w\-]*\b).*$", re.I)
+
+
+def company_lines(doc: DocText, max_lines: int = 6) -> list[Candidate]:
+    """Header lines that look like a business name (top of the first page, letters, not a label); a
+    registration number after the name is cut off and a suffix-only next line ("SDN BHD") joined on."""
+    out: list[Candidate] = []
+    lines = doc.lines[:max_lines + 1]
+    for i, ln in enumerate(lines[:max_lines]):
+        t = _REG_TAIL.sub("", ln.text).strip()
+        letters = sum(ch.isalpha() for ch in t)
+        if letters < 3 or letters < 0.5 * len(t) or ":" in t or re.search(r"(?i)receipt|invoice|tax|tel|fax|"
+                                                                           r"phone|www\.|@", t):
+            continue
+        end = ln.offsets[0][0] + len(t) if ln.text.startswith(t) else ln.offsets[-1][1]
+        if i + 1 < len(lines) and _SUFFIX_ONLY.match(_REG_TAIL.sub("", lines[i + 1].text).strip()):
+            nxt = _REG_TAIL.sub("", lines[i + 1].text).strip()
+            t = f"{t} {nxt}"
+            end = lines[i + 1].offsets[0][0] + len(nxt)
+        prior = 0.8 - 0.1 * len(out)
+        if _CORP_SUFFIX.search(t):
+            prior += 0.15
+        out.append(Candidate("company", t, t, ln.offsets[0][0], end, label=False, prior=max(0.2, prior)))
+        if len(out) >= 3:
+            break
+    return out
+
+
+_ADDRESS_STOP = re.compile(
+    r"(?i)\b(?:tel|fax|phone|ph|hp|gst|sst|reg|co\.?\s*reg|tax|invoice|receipt|cashier|date|time|table|"
+    r"e-?mail|www|http|company\s*no|roc|no\.?\s*:|counter|bill|order|thank|welcome|member)\b|@|\d{2}[:/]\d{2}[:/]\d{2,4}")
+_REG_NO = re.compile(r"^\(?[\w\- ]*\d{4,}[\w\-]*\)?[.,]?$")
+
+
+def address(doc: DocText, company: Candidate | None) -> list[Candidate]:
+    """Consecutive header lines after the company name, up to the first contact/tax/label line."""
+    if not doc.lines:
+        return []
+    start_line = doc.line_at(company.end) + 1 if company is not None and company.start >= 0 else 1
+    lines = []
+    for ln in doc.lines[start_line:start_line + 8]:
+        t = ln.text.strip()
+        if not t:
+            continue
+        if not lines and (_REG_NO.match(t) or _SUFFIX_ONLY.match(_REG_TAIL.sub("", t).strip())
+                          or re.search(r"(?i)\bco\.?\s*(?:no|reg)|\(\d{4,}|\d{5,}-[a-z]\b", t)):
+            continue  # the name's second line or its registration number, not the address yet
+        if _ADDRESS_STOP.search(t) or (not any(ch.isalpha() for ch in t)):
+            break
+        lines.append(ln)
+        if len(lines) >= 5:
+            break
+    if not lines:
+        return []
+    value = " ".join(ln.text.strip() for ln in lines)
+    has_digits = any(ch.isdigit() for ch in value)
+    return [Candidate("address", value, value, lines[0].offsets[0][0], lines[-1].offsets[-1][1], label=False,
+                      prior=0.75 if has_digits else 0.45)]
+
+
+def receipt(doc: DocText) -> list[Candidate]:
+    cur = detect_currency(doc.text)
+    c: list[Candidate] = []
+    companies = company_lines(doc)
+    c += companies
+    c += address(doc, max(companies, key=lambda x: x.prior) if companies else None)
+    c += rules.dates(doc, "date", DATE_LABEL, veto_rx=DATE_VETO)
+    c += _best_total(doc, cur)
+    return c
+
+
+def invoice(doc: DocText) -> list[Candidate]:
+    cur = detect_currency(doc.text)
+    c: list[Candidate] = []
+    c += [Candidate("issuer", x.value, x.normalized, x.start, x.end, prior=x.prior) for x in company_lines(doc)]
+    c += rules.dates(doc, "date", DATE_LABEL, veto_rx=DATE_VETO)
+    totals = _best_total(doc, cur)
+    c += totals
+    cur_c = rules.currency(doc, max(totals, key=lambda t: t.prior) if totals else None)
+    if cur_c:
+        c.append(cur_c)
+    c += rules.labelled_text(doc, "invoice_number", INVOICE_NO_LABEL, ID_VALUE)
+    c += rules.labelled_text(doc, "invoice_number", REF_NO_LABEL, ID_VALUE, prior=0.45)
+    c += rules.ibans(doc)
+    return c
+
+
+PAY_PERIOD = re.compile(r"(?:pay\s*period|period\s*(?:ending|covered)?)", I)
+
+
+def period(doc: DocText, name: str, label_rx: re.Pattern[str]) -> list[Candidate]:
+    """A date range after a label; normalized to {"start", "end"} ISO dates (one date: start == end)."""
+    out = []
+    for ls, vs, ve in rules.after_label(doc, label_rx, lines_below=0):
+        hits = find_dates(doc.text[vs:ve])
+        if not hits:
+            continue
+        s0, e1 = hits[0][0], hits[min(1, len(hits) - 1)][1]
+        norm = {"start": hits[0][2], "end": hits[min(1, len(hits) - 1)][2]}
+        out.append(Candidate(name, doc.text[vs + s0: vs + e1], norm, vs + s0, vs + e1, label=True, prior=0.85))
+    return out
+
+
+def pay_stub(doc: DocText) -> list[Candidate]:
+    cur = detect_currency(doc.text)
+    c: list[Candidate] = []
+    c += rules.labelled_text(doc, "employer", re.compile(r"(?:employer|company)(?:\s*name)?\s*:", I))
+    c += rules.labelled_text(doc, "employee", re.compile(r"(?:employee|name)(?:\s*name)?\s*:", I))
+    c += period(doc, "pay_period", PAY_PERIOD)
+    c += rules.amounts(doc, "gross_pay", re.compile(r"gross\s*(?:pay|earnings|salary|wages)?", I), cur, 0)
+    c += rules.amounts(doc, "net_pay", re.compile(r"net\s*(?:pay|salary|amount|wages)", I), cur, 0)
+    return c
+
+
+def bank_statement(doc: DocText) -> list[Candidate]:
+    cur = detect_currency(doc.text)
+    c: list[Candidate] = []
+    c += rules.labelled_text(doc, "account_holder",
+                             re.compile(r"(?:account\s*holder|account\s*name|customer(?:\s*name)?)\s*:", I))
+    c += rules.account_numbers(doc)
+    c += rules.ibans(doc)
+    c += period(doc, "statement_period", re.compile(r"(?:statement\s*period|period|statement\s*date)", I))
+    c += rules.amounts(doc, "opening_balance", re.compile(r"(?:opening|beginning|previous)\s*balance", I), cur, 0)
+    c += rules.amounts(doc, "closing_balance", re.compile(r"(?:closing|ending|new)\s*balance", I), cur, 0)
+    return c
+
+
+def generic(doc: DocText) -> list[Candidate]:
+    c: list[Candidate] = []
+    c += rules.dates(doc, "date", DATE_LABEL, veto_rx=DATE_VETO)
+    c += rules.ibans(doc)
+    c += rules.account_numbers(doc)
+    cur = detect_currency(doc.text)
+    c += _best_total(doc, cur)
+    return c
+
+
+from .contract import contract  # noqa: E402
+
+EXTRACTORS = {
+    "contract": contract,
+    "receipt": receipt,
+    "invoice": invoice,
+    "pay_stub": pay_stub,
+    "bank_statement": bank_statement,
+}

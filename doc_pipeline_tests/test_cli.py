@@ -1,0 +1,55 @@
+"""The `doc-pipeline` command as a user runs it (subprocesses, embedded default)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from doc_pipeline.samples import native_invoice_pdf
+
+BIN = Path(sys.executable).parent
+
+
+def _run(args, home, **kw):
+    env = {**os.environ, "DOCPIPE_HOME": str(home), "OMP_THREAD_LIMIT": "1"}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run([str(BIN / "doc-pipeline"), *args], env=env, capture_output=True, text=True, timeout=300, **kw)
+
+
+def test_process_json_result_and_exit_code(tmp_path):
+    good = tmp_path / "in" / "invoice.pdf"
+    good.parent.mkdir()
+    good.write_bytes(native_invoice_pdf())
+    (tmp_path / "in" / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    home = tmp_path / "home"
+    r = _run(["process", str(good.parent), "--json"], home)
+    assert r.returncode == 1, r.stderr  # one document failed
+    lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    by_name = {Path(x["source"]).name: x for x in lines}
+    assert by_name["invoice.pdf"]["status"] == "done" and by_name["invoice.pdf"]["kind"] == "native"
+    assert by_name["invoice.pdf"]["pages"] == 1 and by_name["invoice.pdf"]["seconds"] > 0
+    assert by_name["broken.pdf"]["status"] == "failed"
+    assert set(lines[0]) >= {"doc_id", "status", "source", "kind", "pages", "seconds"}
+
+    # processing the same file again is the same document: overwritten, not duplicated
+    r2 = _run(["process", str(good), "--json"], home)
+    assert r2.returncode == 0
+    assert json.loads(r2.stdout.splitlines()[-1])["doc_id"] == by_name["invoice.pdf"]["doc_id"]
+
+    res = _run(["result", by_name["invoice.pdf"]["doc_id"]], home)
+    assert res.returncode == 0
+    result = json.loads(res.stdout)
+    assert result["status"] == "done" and result["tables"]
+    iban = next(f for f in result["fields"] if f["name"] == "iban")
+    assert "DE89370400440532013000" not in res.stdout and iban["value"].replace(" ", "").endswith("3000")
+
+    table = _run(["process", str(good)], home)
+    assert table.returncode == 0 and "done" in table.stdout and "native" in table.stdout
+
+
+def test_dagster_definitions_validate(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "DOCPIPE_HOME": str(tmp_path / "home")}
+    r = subprocess.run([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], env=env,
+                       capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -1,0 +1,400 @@
+"""The production configuration files load and validate: dagster.yaml (against a real Postgres), the
+docker-compose file (docker-compose config), the Kubernetes manifests (kubernetes-validate, strict), the Helm
+values (our JSON schema), the Grafana dashboard, and sample_env.sh against the settings classes.
+
+Nothing here starts containers or a cluster: no Docker engine, no Kubernetes and no OpenSearch exist here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKER = ROOT / "docker"
+K8S = ROOT / "deploy" / "k8s"
+HELM = ROOT / "deploy" / "helm"
+K8S_VERSION = "1.30.0"  # oldest Kubernetes we claim to support
+
+PG = dict(host="127.0.0.1", port=5432, user="postgres", password="")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# dagster.yaml
+
+
+@pytest.fixture
+def throwaway_pg_db():
+    psycopg2 = pytest.importorskip("psycopg2")
+    try:
+        admin = psycopg2.connect(dbname="postgres", connect_timeout=3, **PG)
+    except psycopg2.OperationalError as e:
+        pytest.skip(f"no Postgres on {PG['host']}:{PG['port']}: {e}")
+    admin.autocommit = True
+    name = f"dagster_cfg_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_production_dagster_yaml_loads_with_postgres(tmp_path, monkeypatch, throwaway_pg_db):
+    from dagster import DagsterInstance
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_PG_HOST", PG["host"])
+    monkeypatch.setenv("DAGSTER_PG_PORT", str(PG["port"]))
+    monkeypatch.setenv("DAGSTER_PG_USER", PG["user"])
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", PG["password"])
+    monkeypatch.setenv("DAGSTER_PG_DB", throwaway_pg_db)
+    instance = DagsterInstance.get()
+    try:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+        # the database named by the env var is the one in use, and it really stores things
+        assert f"/{throwaway_pg_db}" in instance.run_storage.postgres_url
+        instance.run_storage.set_cursor_values({"docpipe/test": "ok"})
+        assert instance.run_storage.get_cursor_values({"docpipe/test"}) == {"docpipe/test": "ok"}
+        assert instance.get_runs_count() == 0
+
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 8
+        assert {"key": "docpipe/paid_ocr", "value": "true", "limit": 2} in queue.tag_concurrency_limits
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert instance.run_retries_retry_on_asset_or_op_failure is False
+        assert instance.telemetry_enabled is False
+    finally:
+        instance.dispose()
+
+
+def test_production_dagster_yaml_requires_env_vars(tmp_path, monkeypatch):
+    from dagster import DagsterInstance
+    from dagster._core.errors import DagsterInvalidConfigError
+
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    for v in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
+        monkeypatch.delenv(v, raising=False)
+    with pytest.raises(DagsterInvalidConfigError, match="DAGSTER_PG_"):
+        DagsterInstance.get()
+
+
+def _commented_block(text: str, marker: str) -> dict:
+    """Uncomment the `# run_launcher:` block that follows `marker` and parse it."""
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if marker in ln)
+    begin = next(i for i in range(start, len(lines)) if lines[i].startswith("# run_launcher:"))
+    block = []
+    for ln in lines[begin:]:
+        if not ln.startswith("# ") or (block and ln.strip() == "#"):
+            break
+        block.append(ln[2:])
+    return yaml.safe_load("\n".join(block))
+
+
+@pytest.mark.parametrize("marker,module,cls", [
+    ("# Docker:", "dagster_docker", "DockerRunLauncher"),
+    ("# Kubernetes:", "dagster_k8s.launcher", "K8sRunLauncher"),
+])
+def test_commented_run_launcher_choices_are_valid_yaml(marker, module, cls):
+    block = _commented_block((ROOT / "dagster.yaml").read_text(), marker)["run_launcher"]
+    assert block["module"] == module and block["class"] == cls
+    assert isinstance(block["config"], dict) and block["config"]
+
+
+def test_no_secrets_in_dagster_yaml():
+    doc = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    db = doc["storage"]["postgres"]["postgres_db"]
+    for key in ("hostname", "port", "username", "password", "db_name"):
+        assert set(db[key]) == {"env"}, f"{key} must come from an environment variable"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# docker
+
+
+def _compose_binary() -> list[str] | None:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    return None
+
+
+def _compose_config(env_file: str | None) -> subprocess.CompletedProcess:
+    binary = _compose_binary()
+    if binary is None:
+        pytest.skip("neither docker-compose nor the docker compose plugin is installed: cannot run "
+                    "`docker-compose config` (apt-get install -y docker-compose)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCPIPE_", "POSTGRES_", "MINIO_", "AWS_"))}
+    if env_file:
+        env["DOCPIPE_ENV_FILE"] = env_file
+    return subprocess.run([*binary, "-p", "docpipe", "-f", str(DOCKER / "docker-compose.yml"), "config"],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    proc = _compose_config("docpipe.env.example")
+    assert proc.returncode == 0, proc.stderr
+    return yaml.safe_load(proc.stdout)
+
+
+def test_compose_config_is_valid_and_complete(compose):
+    services = compose["services"]
+    assert set(services) == {"postgres", "minio", "minio-init", "opensearch", "migrate", "code-server",
+                             "webserver", "daemon", "api"}
+    for name in ("postgres", "minio", "opensearch", "code-server", "webserver", "daemon", "api"):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
+    dep = {name: {k: v["condition"] for k, v in s.get("depends_on", {}).items()} for name, s in services.items()}
+    assert dep["migrate"] == {"postgres": "service_healthy"}
+    assert dep["minio-init"] == {"minio": "service_healthy"}
+    assert dep["code-server"] == {"migrate": "service_completed_successfully",
+                                  "minio-init": "service_completed_successfully", "opensearch": "service_healthy"}
+    assert dep["api"]["migrate"] == "service_completed_successfully"
+    assert dep["daemon"]["code-server"] == dep["webserver"]["code-server"] == "service_healthy"
+    assert services["migrate"]["command"] == ["doc-pipeline", "migrate"]
+    assert services["code-server"]["command"] == ["dagster", "code-server", "start", "-m", "doc_pipeline.definitions",
+                                                  "-h", "0.0.0.0", "-p", "4000"]
+    assert {"pgdata", "miniodata", "osdata"} <= set(compose["volumes"])
+
+
+def test_compose_pipeline_env(compose):
+    api_env = compose["services"]["api"]["environment"]
+    for name in ("code-server", "daemon", "webserver", "migrate"):
+        assert compose["services"][name]["environment"] == api_env
+    assert api_env["DOCPIPE_STORAGE"] == "s3"
+    assert api_env["DOCPIPE_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert api_env["DOCPIPE_SEARCH_BACKEND"] == "opensearch"
+    assert api_env["DOCPIPE_OPENSEARCH_URL"] == "http://opensearch:9200"
+    assert api_env["DAGSTER_PG_DB"] == "dagster"
+    # secrets arrive from the env file (placeholders here), and the DB URL points at the compose Postgres
+    assert api_env["DOCPIPE_JWT_SECRET"].startswith("change-me")
+    assert api_env["DOCPIPE_DATABASE_URL"].endswith("@postgres:5432/docpipe")
+    assert api_env["AWS_SECRET_ACCESS_KEY"] == api_env["MINIO_ROOT_PASSWORD"]
+    os_env = compose["services"]["opensearch"]["environment"]
+    assert os_env["discovery.type"] == "single-node" and os_env["DISABLE_SECURITY_PLUGIN"] == "true"
+
+
+def test_compose_fails_without_the_secrets_env_file():
+    proc = _compose_config("does-not-exist.env")
+    assert proc.returncode != 0
+    assert "does-not-exist.env" in (proc.stderr + proc.stdout)
+
+
+def test_compose_file_holds_no_secrets_and_pins_images():
+    text = (DOCKER / "docker-compose.yml").read_text()
+    doc = yaml.safe_load(text)
+    assert "change-me" not in text
+    for name, svc in doc["services"].items():
+        env = svc.get("environment", {})
+        for key, value in (env.items() if isinstance(env, dict) else []):
+            if re.search(r"PASSWORD|SECRET|ACCESS_KEY|JWT", key):
+                pytest.fail(f"{name}: secret-looking variable {key} set in the compose file: use the env file")
+        image = svc.get("image", "")
+        if image and not image.startswith("${"):
+            assert ":" in image and not image.endswith(":latest"), f"{name}: pin the image tag ({image})"
+
+
+def test_env_example_lists_every_secret_with_placeholders():
+    pairs = dict(ln.split("=", 1) for ln in (DOCKER / "docpipe.env.example").read_text().splitlines()
+                 if ln and not ln.startswith("#"))
+    assert set(pairs) == {"POSTGRES_PASSWORD", "DAGSTER_PG_PASSWORD", "DOCPIPE_DATABASE_URL", "MINIO_ROOT_USER",
+                          "MINIO_ROOT_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                          "DOCPIPE_JWT_SECRET", "DOCPIPE_WEBHOOK_SECRET"}
+    for key in ("POSTGRES_PASSWORD", "DAGSTER_PG_PASSWORD", "MINIO_ROOT_PASSWORD", "DOCPIPE_JWT_SECRET",
+                "DOCPIPE_WEBHOOK_SECRET", "AWS_SECRET_ACCESS_KEY"):
+        assert pairs[key].startswith("change-me"), f"{key} must be an obvious placeholder"
+    assert "docpipe.env" in (DOCKER / ".gitignore").read_text().split()
+
+
+def _dockerfile(name: str) -> str:
+    return (DOCKER / name).read_text()
+
+
+@pytest.mark.parametrize("name", ["Dockerfile.api", "Dockerfile.worker"])
+def test_dockerfiles_pinned_base_and_non_root(name):
+    text = _dockerfile(name)
+    assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" in text and "FROM ${PYTHON_IMAGE}" in text
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert "pip install --no-deps -e ." in text and "COPY sql ./sql" in text  # migrations ship with the code
+    assert (DOCKER / f"{name}.dockerignore").exists()
+
+
+def test_worker_dockerfile_has_ocr_system_packages():
+    text = _dockerfile("Dockerfile.worker")
+    for pkg in ("tesseract-ocr", "tesseract-ocr-eng", "tesseract-ocr-osd", "ghostscript", "qpdf", "poppler-utils",
+                "unpaper"):
+        assert re.search(rf"\s{re.escape(pkg)}(\s|\\)", text), pkg
+    assert "OMP_THREAD_LIMIT=1" in text
+    prefix = re.search(r"TESSDATA_PREFIX=(\S+)", text).group(1)
+    assert prefix == "/usr/share/tesseract-ocr/5/tessdata"
+    if Path("/etc/debian_version").read_text().startswith("12"):  # same Debian release as the image
+        assert (Path(prefix) / "eng.traineddata").exists()
+    assert '"dagster", "code-server", "start", "-m", "doc_pipeline.definitions"' in text
+
+
+def test_grafana_dashboard():
+    dash = json.loads((DOCKER / "grafana-dashboard.json").read_text())
+    exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
+    for metric in ("docs_processed_total", "ocr_failures_total", "avg_processing_seconds",
+                   "percent_flagged_for_review", "docpipe_processing_seconds_bucket"):
+        assert metric in exprs
+    assert "histogram_quantile(0.95" in exprs
+    assert "sum(" not in exprs  # every API replica reports the same DB-wide numbers: aggregate with max()
+    ids = [p["id"] for p in dash["panels"]]
+    assert len(ids) == len(set(ids))
+    assert dash["uid"] and dash["templating"]["list"][0]["type"] == "datasource"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Kubernetes manifests and Helm values
+
+
+def _k8s_docs() -> list[tuple[str, dict]]:
+    out = []
+    for path in sorted(K8S.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                out.append((path.name, doc))
+    return out
+
+
+def test_k8s_manifests_validate_strictly():
+    kv = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate")
+    docs = _k8s_docs()
+    kinds = {d["kind"] for _, d in docs}
+    assert {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "Job"} <= kinds
+    for name, doc in docs:
+        kv.validate(doc, K8S_VERSION, strict=True)  # raises ValidationError with the path of the problem
+
+
+def test_k8s_validator_rejects_a_broken_manifest():
+    kv = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate")
+    deploy = next(d for _, d in _k8s_docs() if d["kind"] == "Deployment")
+    broken = json.loads(json.dumps(deploy))
+    broken["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["pathh"] = "/health"
+    with pytest.raises(kv.ValidationError):
+        kv.validate(broken, K8S_VERSION, strict=True)
+
+
+def test_k8s_api_wiring():
+    docs = {(d["kind"], d["metadata"]["name"]): d for _, d in _k8s_docs()}
+    deploy = docs[("Deployment", "docpipe-api")]
+    pod = deploy["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["path"] == "/health"
+    env_from = {next(iter(k for k in e if k.endswith("Ref"))): next(iter(e.values()))["name"] for e in container["envFrom"]}
+    assert ("ConfigMap", env_from["configMapRef"]) in docs  # the ConfigMap we ship
+    assert env_from["secretRef"] == "docpipe-secrets"  # created outside git
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    svc = docs[("Service", "docpipe-api")]
+    assert svc["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    hpa = docs[("HorizontalPodAutoscaler", "docpipe-api")]
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "docpipe-api"}
+    assert hpa["spec"]["minReplicas"] >= 2
+    assert docs[("Job", "docpipe-migrate")]["spec"]["template"]["spec"]["containers"][0]["command"] == \
+        ["doc-pipeline", "migrate"]
+    config = docs[("ConfigMap", "docpipe-config")]["data"]
+    assert not [k for k in config if re.search(r"PASSWORD|SECRET|DATABASE_URL", k)], "secrets belong in the Secret"
+
+
+@pytest.fixture(scope="module")
+def helm_values() -> dict:
+    return yaml.safe_load((HELM / "values.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def helm_schema() -> dict:
+    schema = json.loads((HELM / "values.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def test_helm_values_match_schema(helm_values, helm_schema):
+    errors = sorted(jsonschema.Draft202012Validator(helm_schema).iter_errors(helm_values), key=str)
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+    ucd = helm_values["dagster-user-deployments"]["deployments"][0]
+    assert ucd["codeServerArgs"] == ["-m", "doc_pipeline.definitions"]
+    assert helm_values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert helm_values["postgresql"]["enabled"] is False
+    limits = helm_values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]
+    assert {"key": "docpipe/paid_ocr", "value": "true", "limit": 2} in limits
+    # the ConfigMap the run pods and code server read is the one shipped in deploy/k8s
+    shipped = {d["metadata"]["name"] for _, d in _k8s_docs() if d["kind"] == "ConfigMap"}
+    assert {m["name"] for m in ucd["envConfigMaps"]} <= shipped
+    assert {m["name"] for m in helm_values["runLauncher"]["config"]["k8sRunLauncher"]["envConfigMaps"]} <= shipped
+
+
+@pytest.mark.parametrize("path,value", [
+    (("postgresql", "enabled"), True),
+    (("postgresql", "postgresqlPassword"), "hunter2"),
+    (("dagster-user-deployments", "deployments", 0, "image", "tag"), "latest"),
+    (("runLauncher", "type"), "CeleryK8sRunLauncher"),
+    (("dagsterDaemon", "runCoordinator", "config", "queuedRunCoordinator", "maxConcurrentRun"), 5),
+    (("telemetry", "enabled"), True),
+])
+def test_helm_schema_rejects_wrong_values(helm_values, helm_schema, path, value):
+    broken = json.loads(json.dumps(helm_values))
+    node = broken
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert list(jsonschema.Draft202012Validator(helm_schema).iter_errors(broken))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# environment variable reference
+
+
+def _documented_vars() -> set[str]:
+    return set(re.findall(r"^# export ([A-Z][A-Z0-9_]*)=", (ROOT / "sample_env.sh").read_text(), re.M))
+
+
+def _settings_vars() -> set[str]:
+    from doc_pipeline.auth import AuthSettings
+    from doc_pipeline.notify import WebhookSettings
+    from doc_pipeline.settings import Settings
+
+    names = set()
+    for cls in (Settings, AuthSettings, WebhookSettings):
+        prefix = cls.model_config["env_prefix"]
+        names |= {f"{prefix}{f}".upper() for f in cls.model_fields}
+    return names
+
+
+def test_sample_env_documents_every_setting():
+    missing = _settings_vars() - _documented_vars()
+    assert not missing, f"add to sample_env.sh: {sorted(missing)}"
+
+
+def test_deploy_files_use_only_known_docpipe_variables():
+    known = _settings_vars() | _documented_vars()
+    used = set()
+    for path in (DOCKER / "docker-compose.yml", DOCKER / "docpipe.env.example", K8S / "configmap.yaml"):
+        used |= set(re.findall(r"\b(DOCPIPE_[A-Z0-9_]+)\b", path.read_text()))
+    used -= {"DOCPIPE_ENV_FILE", "DOCPIPE_WORKER_IMAGE", "DOCPIPE_API_IMAGE"}  # compose's own knobs
+    assert not used - known, f"typo or undocumented variable: {sorted(used - known)}"

