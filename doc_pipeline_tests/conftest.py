@@ -120,6 +120,9 @@ def _reset_caches():
     get_database.cache_clear()
     resources._STORES.clear()
     reload_settings()
+    from doc_pipeline_tests.test_api_support import reset_caches
+
+    reset_caches()  # the API's own cached settings, store and search handles
 
 
 @pytest.fixture()

@@ -3,7 +3,6 @@ HTTP (moto's server), served by uvicorn on a real socket."""
 
 from __future__ import annotations
 
-import uuid
 
 import httpx
 import pytest
@@ -12,54 +11,14 @@ from sqlalchemy import select
 from doc_pipeline.db import AuditLog, Document, ReprocessTask
 from doc_pipeline_tests.test_api_support import SECRET, UvicornThread, auth, ctx, make_pdf, reset_caches
 
-psycopg2 = pytest.importorskip("psycopg2")
 
 
 @pytest.fixture
-def postgres_url():
-    try:
-        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"no Postgres on 127.0.0.1:5432: {exc}")
-    admin.autocommit = True
-    name = f"docpipe_api_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        from doc_pipeline.db.session import get_database
-
-        try:
-            get_database(f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}").engine.dispose()
-        except Exception:
-            pass
-        get_database.cache_clear()
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def production_env(tmp_path, monkeypatch, postgres_url, s3_endpoint):
+def production_env(tmp_path, monkeypatch, pg_url, s3_server):
     monkeypatch.setenv("DOCPIPE_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DOCPIPE_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("DOCPIPE_DATABASE_URL", pg_url)
     monkeypatch.setenv("DOCPIPE_STORAGE", "s3")
-    monkeypatch.setenv("DOCPIPE_S3_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("DOCPIPE_S3_ENDPOINT_URL", s3_server)
     monkeypatch.setenv("DOCPIPE_S3_BUCKET", "docpipe-test")
     monkeypatch.setenv("DOCPIPE_JWT_SECRET", SECRET)
     monkeypatch.setenv("DOCPIPE_RATE_LIMIT_PER_SECOND", "0")

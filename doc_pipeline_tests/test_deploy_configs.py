@@ -33,22 +33,10 @@ PG = dict(host="127.0.0.1", port=5432, user="postgres", password="")
 
 
 @pytest.fixture
-def throwaway_pg_db():
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        admin = psycopg2.connect(dbname="postgres", connect_timeout=3, **PG)
-    except psycopg2.OperationalError as e:
-        pytest.skip(f"no Postgres on {PG['host']}:{PG['port']}: {e}")
-    admin.autocommit = True
-    name = f"dagster_cfg_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+def throwaway_pg_db(pg_url, pg_server):
+    """A fresh database on the test Postgres (conftest), as its name; PG points at that server."""
+    PG.update(host=pg_server[0], port=pg_server[1], user=pg_server[2])
+    return pg_url.rsplit("/", 1)[1]
 
 
 def test_production_dagster_yaml_loads_with_postgres(tmp_path, monkeypatch, throwaway_pg_db):

@@ -24,7 +24,8 @@ def raw_pdf(context: AssetExecutionContext, docpipe: DocPipelineResource) -> Mat
     with pipeline_step(context, docpipe, "raw_pdf") as timer:
         s = docpipe.settings()
         path = docpipe.local_raw_copy(doc.raw_key)
-        media, kind, pages = inspect_document(path, Limits(s.max_pages, s.max_image_pixels, s.max_page_pixels))
+        media, kind, pages = inspect_document(path, Limits(s.max_pages, s.max_image_pixels, s.max_page_pixels,
+                                                           max_stream_bytes=s.max_stream_bytes))
         info = docpipe.store().stat(doc.raw_key)
         raw = RawDocument(doc_id=doc_id, raw_key=doc.raw_key, media_type=media, sha256=file_sha256(path),
                           size=info.size if info else 0, kind=kind, pages=pages, source_name=doc.source_name or "")

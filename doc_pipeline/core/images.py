@@ -9,26 +9,76 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from doc_pipeline.core.errors import CorruptDocumentError, EmptyDocumentError, LimitExceededError
 from doc_pipeline.core.models import PageInfo, PageKind
 
-DEFAULT_PAGE_WIDTH_IN = 8.5  # when an image has no usable DPI we assume it shows a page of about letter width
+DEFAULT_PAGE_WIDTH_IN = 8.5  # when an image has no usable DPI and no text to measure: a page of letter width
 MIN_DPI, MAX_DPI = 72, 600
+# 72 and 96 are what image software writes when it does not know (screen resolutions): not a scan's DPI
+PLACEHOLDER_DPIS = (72, 96)
+GLYPH_PT = 6.5  # median height of a glyph's ink in points (caps ~7 pt and lower case ~5 pt at 9-10 pt type)
+
+
+def median_glyph_height(img: Image.Image, max_side: int = 1600) -> float | None:
+    """Median height in pixels (of img) of the glyph-sized dark connected components: a cheap text-size probe.
+    None when fewer than 20 such components are found (no text to measure)."""
+    import cv2
+    import numpy as np
+
+    gray = np.asarray(img.convert("L"))
+    h, w = gray.shape
+    s = min(1.0, max_side / max(h, w))
+    if s < 1:
+        gray = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+    _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
+    if n < 2:
+        return None
+    cw, ch, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    # glyph-like: not specks, not rules/lines/pictures; a glyph is at most ~3x wider than tall (touching letters)
+    keep = (ch >= 4) & (ch <= bw.shape[0] / 8) & (cw <= 3 * ch) & (cw >= 1) & (area >= 0.1 * cw * ch)
+    if keep.sum() < 20:
+        return None
+    return float(np.median(ch[keep])) / s
+
+
+def estimate_dpi_from_text(img: Image.Image) -> int | None:
+    glyph = median_glyph_height(img)
+    if not glyph:
+        return None
+    return int(max(MIN_DPI, min(MAX_DPI, round(glyph * 72.0 / GLYPH_PT))))
 
 
 def image_dpi(img: Image.Image) -> tuple[int, bool]:
-    """The image's DPI and whether it was estimated (missing or implausible metadata)."""
+    """The image's DPI and whether it was estimated (missing, implausible or placeholder metadata).
+
+    Estimated from the text size when possible (so a receipt's boxes come out receipt-sized), else by
+    assuming the image shows a page of letter width."""
     dpi = img.info.get("dpi")
+    x = 0.0
     if dpi:
         try:
             x = float(dpi[0])
         except (TypeError, ValueError, IndexError):
-            x = 0
-        if MIN_DPI <= x <= 1200:
+            x = 0.0
+        if MIN_DPI <= x <= 1200 and int(round(x)) not in PLACEHOLDER_DPIS:
             return int(round(x)), False
-    est = img.width / DEFAULT_PAGE_WIDTH_IN
-    return int(max(MIN_DPI, min(MAX_DPI, round(est)))), True
+    by_width = int(max(MIN_DPI, min(MAX_DPI, round(img.width / DEFAULT_PAGE_WIDTH_IN))))
+    try:
+        by_text = estimate_dpi_from_text(img)
+    except Exception:  # noqa: BLE001 - an odd image mode: fall back to the page-width guess
+        by_text = None
+    if by_text is None:
+        if MIN_DPI <= x <= 1200:  # placeholder metadata and nothing to measure: keep what the file says
+            return int(round(x)), False
+        return by_width, True
+    # type sizes vary, page widths less so: the text size only overrules a page-wide guess that it contradicts
+    # (a receipt, a label, a photo of a paragraph)
+    return (by_width if 0.6 <= by_text / by_width <= 1.6 else by_text), True
 
 
 def open_image(path: str, max_pixels: int) -> Image.Image:
-    Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow raises DecompressionBombError beyond 2x this
+    # the check below enforces max_pixels; Pillow's process-wide bomb limit only has to let that many through.
+    # Lowering it would also refuse the page images that later stages open (and leak into other documents).
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         img = Image.open(path)
         img.size  # noqa: B018 - forces header parsing

@@ -8,6 +8,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from doc_pipeline.core import images
+from doc_pipeline.core.errors import LimitExceededError
 from doc_pipeline.core.models import PageInfo
 
 
@@ -16,7 +17,11 @@ def bounded_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) ->
     px = (width_pt * dpi / 72) * (height_pt * dpi / 72)
     if px <= max_pixels:
         return dpi
-    return max(1, int(dpi * math.sqrt(max_pixels / px)))
+    lowered = int(dpi * math.sqrt(max_pixels / px))
+    if lowered < 1:  # even 1 dpi is too many pixels (a MediaBox of millions of points)
+        raise LimitExceededError(f"the page is {width_pt:.0f} x {height_pt:.0f} pt: more than {max_pixels} pixels "
+                                 "even at 1 dpi (DOCPIPE_MAX_PAGE_PIXELS)")
+    return lowered
 
 
 def render_pdf_page(pdf: pdfium.PdfDocument, info: PageInfo, dpi: int, max_pixels: int) -> tuple[Image.Image, int]:
