@@ -60,6 +60,7 @@
 # export DOCPIPE_MAX_PAGES=2000
 # export DOCPIPE_MAX_PAGE_PIXELS=60000000
 # export DOCPIPE_MAX_IMAGE_PIXELS=200000000
+# export DOCPIPE_MAX_STREAM_BYTES=536870912  # a PDF stream inflating past this fails the document (zip bombs)
 
 # ---- fields / review -------------------------------------------------------------------------------------
 # fields below this confidence flag the document for human review

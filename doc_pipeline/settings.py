@@ -31,18 +31,35 @@ class Settings(BaseSettings):
     opensearch_index: str = "docpipe-documents"
 
     # engines
-    ocr_engine: str = "tesseract"
+    ocr_engine: str = "tesseract"  # tesseract, rapidocr, or fusion (RapidOCR + Tesseract re-reads unsure lines; docs/OCR.md)
     ocr_lang: str = "eng"
     layout_engine: str = "rapid_layout"
+    layout_min_score: float = 0.5  # layout-model detections below this score are dropped
+    layout_paragraphs: bool = True  # split model text blocks into paragraphs, detect lists (image only, ~ms/page)
+    layoutparser_config: str = "lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config"  # layout_engine=layoutparser
+    # tables on native pages: extractors tried per region (pdfplumber, lattice, stream, network, hybrid);
+    # the most plausible grid wins. network/hybrid read the whole page: slower, rarely better
+    table_methods: str = "pdfplumber,lattice,stream"
+    table_merge_pages: bool = False  # join a table continued on the next page (same columns) into one
     render_dpi: int = 200
     ocr_workers: int = 0  # 0 = one per CPU core
+    # a burst of new files under raw/ is processed in runs of up to this many documents (1 = one run each)
+    run_batch_size: int = 8
     tessdata_prefix: str | None = None
+    # OCR quality (docs/OCR.md): scanned-page preprocessing and engine selection
+    ocr_orientation: bool = True  # Tesseract OSD, turn pages by 90/180/270 when confident (~0.1-0.3 s/page)
+    ocr_deskew: bool = True  # projection-profile deskew of small angles (~0.1 s/page)
+    ocr_rescale: bool = True  # resize pages whose text is tiny or huge (DPI follows)
+    ocr_recheck_below: float = 0.8  # fusion: Tesseract re-reads lines whose least sure word is below this
+    ocr_layout_order: bool = True  # read OCR lines region by region along layout_blocks (columns)
+    searchable_pdf: bool = False  # write out/<doc_id>.pdf with a text layer for scanned input (OCRmyPDF)
 
     # limits (bad input gets a clear error, never an OOM)
     max_upload_bytes: int = 200 * 1024 * 1024
     max_pages: int = 2000
     max_page_pixels: int = 60_000_000
     max_image_pixels: int = 200_000_000
+    max_stream_bytes: int = 512 * 1024 * 1024  # a PDF stream inflating beyond this is refused (zip bombs)
 
     # fields / review
     flag_min_confidence: float = 0.5

@@ -36,6 +36,20 @@ class Harness:
             return [out]
         return [r for r in out if isinstance(r, RunRequest)]
 
+    def keys_of(self, run_requests) -> list[str]:
+        """The document partitions the run requests cover (a burst's runs cover ranges of partitions)."""
+        from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+        order = self.instance.get_dynamic_partitions("documents")
+        keys = []
+        for rr in run_requests:
+            if rr.partition_key is not None:
+                keys.append(rr.partition_key)
+            else:
+                a, b = order.index(rr.tags[ASSET_PARTITION_RANGE_START_TAG]), order.index(rr.tags[ASSET_PARTITION_RANGE_END_TAG])
+                keys.extend(order[a:b + 1])
+        return keys
+
     def execute(self, run_requests) -> list:
         results = []
         for rr in run_requests:

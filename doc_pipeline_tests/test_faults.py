@@ -48,6 +48,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _one_run_per_document(monkeypatch):
+    # the faults are injected into one document's run at a time (batched runs: test_sensor.py)
+    monkeypatch.setenv("DOCPIPE_RUN_BATCH_SIZE", "1")
+
+
 def _reset_resources():
     from doc_pipeline import resources
     from doc_pipeline.db.session import get_database

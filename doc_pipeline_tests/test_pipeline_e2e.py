@@ -36,7 +36,7 @@ def run_end_to_end():
     h = Harness()
     reqs, results = h.run_sensor_and_runs()
     ids = {doc_id_for_key(k) for k in ("raw/invoice.pdf", "raw/paystub scan.pdf", "raw/broken.pdf")}
-    assert {r.partition_key for r in reqs} == ids
+    assert sorted(h.keys_of(reqs)) == sorted(ids)
     inv_id, scan_id, bad_id = (doc_id_for_key(k) for k in ("raw/invoice.pdf", "raw/paystub scan.pdf", "raw/broken.pdf"))
 
     inv = build_result(inv_id, store, db)
@@ -54,7 +54,7 @@ def run_end_to_end():
 
     scan = build_result(scan_id, store, db)
     assert scan.status.value == "done" and scan.kind.value == "scanned"
-    assert scan.pages[0].engine == "tesseract" and scan.pages[0].mean_conf > 0.6
+    assert scan.pages[0].engine in ("tesseract", "rapidocr+tesseract", "rapidocr") and scan.pages[0].mean_conf > 0.6
     assert "Maria Gonzalez" in scan.pages[0].text
     assert any(f.name in ("net_pay", "amount") for f in scan.fields)
 
@@ -99,6 +99,6 @@ def test_end_to_end_postgres_and_s3(production_home):
 
     inst = DagsterInstance.get()
     assert type(inst.run_storage).__name__ == "PostgresRunStorage"
-    assert inst.get_runs_count() >= 4
+    assert inst.get_runs_count() >= 2  # the burst run(s) and the re-run
     # nothing of the embedded default was written
     assert not (s.home / "store").exists() and not (s.home / "docpipe.db").exists()

@@ -41,7 +41,11 @@ def test_downstream_steps_match_the_asset_graph():
         assert set(downstream_steps(step)) == want, step
 
 
-def test_sensor_ticks(docpipe_home):
+def test_sensor_ticks(docpipe_home, monkeypatch):
+    monkeypatch.setenv("DOCPIPE_RUN_BATCH_SIZE", "1")
+    from doc_pipeline.settings import reload_settings
+
+    reload_settings()
     h = Harness()
     raw = get_settings().storage_root / "raw"
     raw.mkdir(parents=True)
@@ -69,3 +73,37 @@ def test_sensor_ticks(docpipe_home):
     (raw / "0123456789abcdef0123456789abcdef.pdf").write_bytes(make_docs.text_pdf(["Uploaded"]))
     up = h.tick()
     assert [r.partition_key for r in up] == ["0123456789abcdef0123456789abcdef"]
+
+
+def test_burst_runs_cover_ranges_of_partitions(docpipe_home, monkeypatch):
+    """A burst of new files becomes runs over ranges of partitions (DOCPIPE_RUN_BATCH_SIZE); each document still
+    gets its own materialisations; a bad file in a batch fails alone and is re-run alone so Dagster shows it."""
+    from dagster import AssetKey
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG
+
+    from doc_pipeline.settings import reload_settings
+
+    monkeypatch.setenv("DOCPIPE_RUN_BATCH_SIZE", "3")
+    reload_settings()
+    h = Harness()
+    raw = get_settings().storage_root / "raw"
+    raw.mkdir(parents=True)
+    for i in range(4):
+        (raw / f"doc{i}.pdf").write_bytes(make_docs.text_pdf([f"Document number {i}"]))
+    (raw / "doc2.pdf").write_bytes(b"%PDF-1.4 broken beyond repair")
+    reqs = h.tick()
+    assert len(reqs) == 2  # 3 + 1
+    batch = next(r for r in reqs if r.partition_key is None)
+    assert ASSET_PARTITION_RANGE_START_TAG in batch.tags and batch.tags["docpipe/batch_size"] == "3"
+    results = h.execute(reqs)
+    assert all(r.success for r in results)
+    db = get_database(get_settings().db_url)
+    statuses = {d: repo.get_document(db, doc_id_for_key(f"raw/{d}.pdf")).status for d in ("doc0", "doc1", "doc2", "doc3")}
+    assert statuses == {"doc0": "done", "doc1": "done", "doc2": "failed", "doc3": "done"}
+    parts = h.instance.get_materialized_partitions(AssetKey("index_docs"))
+    assert {doc_id_for_key(f"raw/doc{i}.pdf") for i in (0, 1, 3)} <= parts
+    # the failed one is re-run on its own: its run fails, so its partition shows the failure in Dagster
+    iso = h.tick("reprocess_sensor")
+    assert [r.partition_key for r in iso] == [doc_id_for_key("raw/doc2.pdf")]
+    (res,) = h.execute(iso)
+    assert not res.success

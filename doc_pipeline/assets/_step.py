@@ -1,16 +1,17 @@
 """What every stage does around its core call: checkpoint rows, timing, typed failures, derived JSON."""
 
-from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from dagster import AssetExecutionContext, Failure, MetadataValue
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Failure,
+                     MaterializeResult, MetadataValue, asset)
 from pydantic import BaseModel
 
+from doc_pipeline.assets.partitions import documents_partitions
 from doc_pipeline.core.errors import DocumentError
 from doc_pipeline.db import repo
 from doc_pipeline.resources import DocPipelineResource
@@ -46,14 +47,25 @@ class StepTimer:
         return time.perf_counter() - self.t0
 
 
+class DocumentFailed(Exception):
+    """A document failed on its content inside a multi-document run: recorded, and the run goes on."""
+
+    def __init__(self, doc_id: str, reason: str):
+        super().__init__(reason)
+        self.doc_id, self.reason = doc_id, reason
+
+
 @contextmanager
-def pipeline_step(context: AssetExecutionContext, dp: DocPipelineResource, step: str) -> Iterator[StepTimer]:
-    """Record the step in step_checkpoints; a DocumentError fails the document with its reason and stops the
-    run without retries (the input will not get better); anything else is recorded and re-raised so Dagster's
-    run retries can try again."""
-    doc_id = context.partition_key
+def pipeline_step(context: AssetExecutionContext, dp: DocPipelineResource, step: str, doc_id: str | None = None,
+                  batch: bool = False) -> Iterator[StepTimer]:
+    """Record the step in step_checkpoints. A DocumentError fails the document with its reason; in a one-document
+    run it stops the run without retries (the input will not get better), in a multi-document run it raises
+    DocumentFailed so the other documents carry on. Anything else is recorded and re-raised so Dagster's run
+    retries can try again."""
+    doc_id = doc_id or context.partition_key
     db = dp.db()
-    repo.step_started(db, doc_id, step, context.run.run_id)
+    run_id = context.run.run_id
+    repo.step_started(db, doc_id, step, run_id)
     timer = StepTimer()
     try:
         yield timer
@@ -61,8 +73,10 @@ def pipeline_step(context: AssetExecutionContext, dp: DocPipelineResource, step:
         reason = str(exc)
         repo.step_finished(db, doc_id, step, timer.seconds, error=reason)
         repo.update_document(db, doc_id, status="failed", error=reason)
-        repo.audit(db, "pipeline", "document_failed", doc_id, {"step": step, "reason": reason, "run_id": context.run.run_id})
+        repo.audit(db, "pipeline", "document_failed", doc_id, {"step": step, "reason": reason, "run_id": run_id})
         _notify("failed", doc_id, "failed", [reason])
+        if batch:
+            raise DocumentFailed(doc_id, reason) from exc
         raise Failure(description=reason, metadata={"doc_id": doc_id, "reason": MetadataValue.text(reason)},
                       allow_retries=False) from exc
     except Failure:
@@ -74,6 +88,77 @@ def pipeline_step(context: AssetExecutionContext, dp: DocPipelineResource, step:
         repo.update_document(db, doc_id, status="failed", error=reason)
         raise
     repo.step_finished(db, doc_id, step, timer.seconds)
+
+
+class StepOutput:
+    """What a stage returns for one document: materialisation metadata and, optionally, a check outcome."""
+
+    def __init__(self, metadata: dict, check_passed: bool | None = None, check_metadata: dict | None = None):
+        self.metadata, self.check_passed, self.check_metadata = metadata, check_passed, check_metadata or {}
+
+
+PerDocument = Callable[[AssetExecutionContext, DocPipelineResource, str], StepOutput]
+
+
+def run_for_documents(context: AssetExecutionContext, dp: DocPipelineResource, step: str, fn: PerDocument,
+                      check_name: str | None = None) -> MaterializeResult:
+    """Run one stage for every document partition of this run. A run usually holds one document; the raw/ sensor
+    groups a burst of new files into runs over a range of partitions, so the per-run start-up cost (a new
+    process, models loading) is paid once per batch while each document keeps its own partition and lineage."""
+    keys = list(context.partition_keys)
+    batch = len(keys) > 1
+    db = dp.db()
+    outputs: dict[str, StepOutput] = {}
+    failed: dict[str, str] = {}
+    for doc_id in keys:
+        if batch and repo.failed_in_run(db, doc_id, context.run.run_id):
+            failed[doc_id] = "failed in an earlier step of this run"
+            continue
+        try:
+            with pipeline_step(context, dp, step, doc_id, batch=batch) as timer:
+                out = fn(context, dp, doc_id)
+            out.metadata["seconds"] = round(timer.seconds, 3)
+            outputs[doc_id] = out
+        except DocumentFailed as exc:
+            failed[doc_id] = exc.reason
+            # re-run it alone, so the failure also shows on its own partition in Dagster
+            repo.request_reprocess(db, doc_id, "raw_pdf", reason="isolate", requested_by="pipeline")
+    checks = []
+    if not batch:
+        (out,) = outputs.values()
+        if check_name is not None and out.check_passed is not None:
+            checks.append(AssetCheckResult(check_name=check_name, passed=out.check_passed,
+                                           severity=AssetCheckSeverity.WARN,
+                                           metadata={k: MetadataValue.json(v) for k, v in out.check_metadata.items()}))
+        return MaterializeResult(metadata=out.metadata, check_results=checks)
+    if check_name is not None:
+        failing = {d: o.check_metadata for d, o in outputs.items() if o.check_passed is False}
+        checks.append(AssetCheckResult(check_name=check_name, passed=not failing, severity=AssetCheckSeverity.WARN,
+                                       metadata={"failing_documents": MetadataValue.json(failing)}))
+    return MaterializeResult(metadata={
+        "documents": len(keys), "failed_documents": MetadataValue.json(failed),
+        "per_document": MetadataValue.json({d: _plain(o.metadata) for d, o in outputs.items()}),
+        "seconds": round(sum(o.metadata["seconds"] for o in outputs.values()), 3)}, check_results=checks)
+
+
+def _plain(metadata: dict) -> dict:
+    return {k: v.value if isinstance(v, MetadataValue) else v for k, v in metadata.items()}
+
+
+def document_asset(*, deps: list[str], group_name: str, description: str, kinds: set[str],
+                   check_specs: list[AssetCheckSpec] | None = None):
+    """Declare a stage: `fn(context, docpipe, doc_id) -> StepOutput` becomes a partitioned asset named like fn."""
+    check_name = check_specs[0].name if check_specs else None
+
+    def decorate(fn: PerDocument):
+        @asset(name=fn.__name__, partitions_def=documents_partitions, deps=deps, group_name=group_name,
+               description=description, kinds=kinds, check_specs=check_specs)
+        def _stage(context: AssetExecutionContext, docpipe: DocPipelineResource) -> MaterializeResult:
+            return run_for_documents(context, docpipe, fn.__name__, fn, check_name)
+
+        return _stage
+
+    return decorate
 
 
 def _notify(event: str, doc_id: str, status: str, reasons: list[str]) -> None:

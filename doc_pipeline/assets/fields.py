@@ -1,11 +1,9 @@
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
-                     MaterializeResult, MetadataValue, asset)
+from dagster import AssetCheckSpec, AssetExecutionContext, MetadataValue
 from sqlalchemy import select
 
-from doc_pipeline.assets._step import load_derived, pipeline_step, save_derived
+from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
 from doc_pipeline.assets.field_model import load_model_bytes
-from doc_pipeline.assets.partitions import documents_partitions
 from doc_pipeline.core.fields import extract_fields
 from doc_pipeline.core.fields.ner import load_field_model
 from doc_pipeline.core.fields.review import field_flags
@@ -64,34 +62,29 @@ def escalate_if_worth_it(docpipe: DocPipelineResource, doc_id: str, doc, result,
     return outcome.fields_result, outcome
 
 
-@asset(partitions_def=documents_partitions, group_name="extract", deps=["ocr_text", "tables", "field_model"],
-       kinds={"spacy"},
-       check_specs=[AssetCheckSpec(CHECK_NAME, asset="fields",
-                                   description="required fields present and above their confidence threshold")],
-       description="Typed fields with provenance (value, normalized value, confidence, page, bbox, source, "
-                   "evidence): document type, dates (ISO 8601), amounts, IBANs and the fields of the document "
-                   "type's schema. Reviewer corrections are applied here (human wins).")
-def fields(context: AssetExecutionContext, docpipe: DocPipelineResource) -> MaterializeResult:
-    doc_id = context.partition_key
+@document_asset(deps=["ocr_text", "tables", "field_model"], group_name="extract", kinds={"spacy"},
+                check_specs=[AssetCheckSpec(CHECK_NAME, asset="fields",
+                                            description="required fields present and above their confidence threshold")],
+                description="Typed fields with provenance (value, normalized value, confidence, page, bbox, source, "
+                            "evidence): document type, dates (ISO 8601), amounts, IBANs and the fields of the "
+                            "document type's schema. Reviewer corrections are applied here (human wins).")
+def fields(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id: str) -> StepOutput:
     db = docpipe.db()
-    with pipeline_step(context, docpipe, "fields") as timer:
-        ocr = load_derived(docpipe, "ocr_text", doc_id, OcrResult)
-        tbls = load_derived(docpipe, "tables", doc_id, TablesResult)
-        doc = repo.get_document(db, doc_id)
-        hint, corrections, model = doc.doc_type_hint if doc else None, review_decisions(docpipe, doc_id) or None, \
-            field_model_for(docpipe)
+    ocr = load_derived(docpipe, "ocr_text", doc_id, OcrResult)
+    tbls = load_derived(docpipe, "tables", doc_id, TablesResult)
+    doc = repo.get_document(db, doc_id)
+    hint, corrections, model = doc.doc_type_hint if doc else None, review_decisions(docpipe, doc_id) or None, \
+        field_model_for(docpipe)
 
-        def extract(pages: list[Page]):
-            return extract_fields(pages, tbls.tables, doc_type_hint=hint, corrections=corrections, model=model)
+    def extract(pages: list[Page]):
+        return extract_fields(pages, tbls.tables, doc_type_hint=hint, corrections=corrections, model=model)
 
-        result, escalation = escalate_if_worth_it(docpipe, doc_id, doc, extract(ocr.pages), ocr.pages, extract)
-        flags = field_flags(result) + [f for f in result.flags if f.code.startswith("escalat")]
-        result = result.model_copy(update={"flags": flags, "doc_id": doc_id})
-        save_derived(docpipe, "fields", doc_id, result)
-        repo.replace_fields(db, doc_id, result.fields, context.run.run_id, result.doc_type, flags)
-    return MaterializeResult(
-        metadata={"fields": len(result.fields), "doc_type": result.doc_type, "flagged": bool(flags),
-                  "flags": MetadataValue.json([f.model_dump() for f in flags]), "seconds": round(timer.seconds, 3),
-                  "escalated": bool(escalation and escalation.escalated), "used_field_model": model is not None},
-        check_results=[AssetCheckResult(check_name=CHECK_NAME, passed=not flags, severity=AssetCheckSeverity.WARN,
-                                        metadata={"reasons": MetadataValue.json([f.reason for f in flags])})])
+    result, escalation = escalate_if_worth_it(docpipe, doc_id, doc, extract(ocr.pages), ocr.pages, extract)
+    flags = field_flags(result) + [f for f in result.flags if f.code.startswith("escalat")]
+    result = result.model_copy(update={"flags": flags, "doc_id": doc_id})
+    save_derived(docpipe, "fields", doc_id, result)
+    repo.replace_fields(db, doc_id, result.fields, context.run.run_id, result.doc_type, flags)
+    return StepOutput({"fields": len(result.fields), "doc_type": result.doc_type, "flagged": bool(flags),
+                       "flags": MetadataValue.json([f.model_dump() for f in flags]),
+                       "escalated": bool(escalation and escalation.escalated), "used_field_model": model is not None},
+                      check_passed=not flags, check_metadata={"reasons": [f.reason for f in flags]})

@@ -11,11 +11,12 @@ from PIL import Image
 
 from doc_pipeline.core.models import Block
 
-# rapid-layout's pp_layout_cdla classes -> PubLayNet. Captions, references and equations are text blocks in
-# PubLayNet's annotation; running headers/footers are not annotated there, so we keep them as text but mark them.
+# rapid-layout's pp_layout_cdla classes -> PubLayNet. Captions and equations are text blocks in PubLayNet's
+# annotation; running headers/footers are not annotated there, so they keep their own type (header/footer),
+# which consumers may use or ignore.
 CDLA_TO_PUBLAYNET = {
     "text": "text", "title": "title", "figure": "figure", "figure_caption": "text", "table": "table",
-    "table_caption": "text", "header": "text", "footer": "text", "reference": "list", "equation": "text",
+    "table_caption": "text", "header": "header", "footer": "footer", "reference": "list", "equation": "text",
 }
 
 
@@ -30,20 +31,27 @@ class LayoutEngine(abc.ABC):
 class RapidLayoutEngine(LayoutEngine):
     name = "rapid_layout"
 
-    def __init__(self, conf_thresh: float = 0.5):
+    def __init__(self, min_score: float = 0.5, paragraphs: bool = True):
         from rapid_layout import RapidLayout
 
-        self.model = RapidLayout(conf_thresh=conf_thresh)
+        self.model = RapidLayout(conf_thresh=min_score)
+        self.paragraphs = paragraphs
 
     def detect(self, image: Image.Image, dpi: int) -> list[Block]:
-        arr = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
+        rgb = image.convert("RGB")
+        arr = np.asarray(rgb)[:, :, ::-1].copy()
         out = self.model(arr)
         if out.boxes is None or len(out.boxes) == 0:
             return []
+        raw = [(CDLA_TO_PUBLAYNET.get(name, "text"), tuple(float(v) for v in box), float(score))
+               for box, name, score in zip(out.boxes, out.class_names, out.scores)]
+        if self.paragraphs:
+            from doc_pipeline.core.layout_post import split_text_blocks
+
+            raw = split_text_blocks(np.asarray(rgb.convert("L")), raw)
         s = 72.0 / dpi
-        blocks = [Block(type=CDLA_TO_PUBLAYNET.get(name, "text"), bbox=tuple(round(float(v) * s, 2) for v in box),
-                        score=round(float(score), 4))
-                  for box, name, score in zip(out.boxes, out.class_names, out.scores)]
+        blocks = [Block(type=kind, bbox=tuple(round(v * s, 2) for v in box), score=round(score, 4))
+                  for kind, box, score in raw]
         return reading_order(blocks, page_width=image.width * s)
 
 
@@ -70,20 +78,63 @@ def reading_order(blocks: list[Block], page_width: float) -> list[Block]:
     return [b.model_copy(update={"order": i}) for i, b in enumerate(ordered)]
 
 
-_FACTORIES: dict[str, Callable[[], LayoutEngine]] = {"rapid_layout": RapidLayoutEngine}
-_INSTANCES: dict[tuple[str, int], LayoutEngine] = {}
+class LayoutParserEngine(LayoutEngine):
+    """LayoutParser's Detectron2 PubLayNet model (classes already text/title/list/table/figure). Optional:
+    `pip install "layoutparser[layoutmodels]"` plus the model weights (fetched by LayoutParser from its model
+    zoo on first use, or a local config/weights pair given as `config`)."""
+
+    name = "layoutparser"
+    LABELS = {0: "text", 1: "title", 2: "list", 3: "table", 4: "figure"}
+
+    def __init__(self, min_score: float = 0.5, config: str = "lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config",
+                 **_: object):
+        try:
+            import layoutparser as lp
+        except ImportError as exc:
+            raise LayoutEngineUnavailable(
+                "layout engine 'layoutparser' needs LayoutParser with its Detectron2 backend: "
+                "pip install 'layoutparser[layoutmodels]' (and its PubLayNet weights), "
+                "or set DOCPIPE_LAYOUT_ENGINE=rapid_layout") from exc
+        self.model = lp.Detectron2LayoutModel(config, label_map=self.LABELS,
+                                              extra_config=["MODEL.ROI_HEADS.SCORE_THRESH_TEST", min_score])
+
+    def detect(self, image: Image.Image, dpi: int) -> list[Block]:
+        s = 72.0 / dpi
+        blocks = [Block(type=str(el.type), bbox=tuple(round(float(v) * s, 2) for v in el.coordinates),
+                        score=round(float(el.score or 0.0), 4))
+                  for el in self.model.detect(np.asarray(image.convert("RGB")))]
+        return reading_order(blocks, page_width=image.width * s)
+
+
+class LayoutEngineUnavailable(RuntimeError):
+    """The named engine is registered but its optional dependencies or weights are not installed."""
+
+
+_FACTORIES: dict[str, Callable[..., LayoutEngine]] = {"rapid_layout": RapidLayoutEngine,
+                                                      "layoutparser": LayoutParserEngine}
+_INSTANCES: dict[tuple, LayoutEngine] = {}
 _LOCK = threading.Lock()
 
 
-def register_layout_engine(name: str, factory: Callable[[], LayoutEngine]) -> None:
+def register_layout_engine(name: str, factory: Callable[..., LayoutEngine]) -> None:
     _FACTORIES[name] = factory
 
 
-def get_layout_engine(name: str = "rapid_layout") -> LayoutEngine:
+def get_layout_engine(name: str = "rapid_layout", **options) -> LayoutEngine:
+    """One engine per (name, options, thread); `options` go to the factory (min_score, paragraphs, config)."""
     if name not in _FACTORIES:
         raise ValueError(f"unknown layout engine {name!r}; known: {sorted(_FACTORIES)}")
-    key = (name, threading.get_ident())
+    key = (name, tuple(sorted(options.items())), threading.get_ident())
     with _LOCK:
         if key not in _INSTANCES:
-            _INSTANCES[key] = _FACTORIES[name]()
+            _INSTANCES[key] = _FACTORIES[name](**options)
         return _INSTANCES[key]
+
+
+def layout_options(settings) -> dict:
+    """Factory options for the configured engine, from Settings."""
+    if settings.layout_engine == "layoutparser":
+        return {"min_score": settings.layout_min_score, "config": settings.layoutparser_config}
+    if settings.layout_engine == "rapid_layout":
+        return {"min_score": settings.layout_min_score, "paragraphs": settings.layout_paragraphs}
+    return {}

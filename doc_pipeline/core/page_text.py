@@ -13,6 +13,7 @@ from PIL import Image
 from doc_pipeline.core.models import LayoutResult, Page, PageImages, PageKind, RawDocument
 from doc_pipeline.core.ocr import get_engine
 from doc_pipeline.core.ocr.base import words_to_points
+from doc_pipeline.core.ocr.reading_order import order_words
 from doc_pipeline.core.pdf_pages import text_layer_words
 from doc_pipeline.core.text import mean_conf, words_to_text
 
@@ -26,15 +27,35 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return _POOLS[workers]
 
 
-class PageTextReader:
-    def __init__(self, ocr_engine: str = "tesseract", lang: str = "eng", workers: int = 0, tessdata: str | None = None):
-        self.engine_name = ocr_engine
-        self.engine_opts = {"lang": lang, **({"tessdata": tessdata} if tessdata else {})} if ocr_engine == "tesseract" else {}
-        self.workers = workers or os.cpu_count() or 1
+def engine_options(name: str, lang: str = "eng", tessdata: str | None = None, recheck_below: float = 0.8) -> dict:
+    tess = {"lang": lang, **({"tessdata": tessdata} if tessdata else {})}
+    if name == "tesseract":
+        return tess
+    if name == "fusion":
+        return {**tess, "recheck_below": recheck_below}
+    return {}
 
-    def ocr_image(self, image: Image.Image, dpi: int):
+
+def rotation_applied(steps: list[str]) -> int:
+    """Degrees (clockwise) preprocessing turned the page, from its recorded steps (rotate_<deg>)."""
+    return sum(int(s.split("_", 1)[1]) for s in steps if s.startswith("rotate_")) % 360
+
+
+class PageTextReader:
+    def __init__(self, ocr_engine: str = "fusion", lang: str = "eng", workers: int = 0, tessdata: str | None = None,
+                 recheck_below: float = 0.8, layout_order: bool = True):
+        self.engine_name = ocr_engine
+        self.engine_opts = engine_options(ocr_engine, lang, tessdata, recheck_below)
+        self.workers = workers or os.cpu_count() or 1
+        self.layout_order = layout_order
+
+    def ocr_image(self, image: Image.Image, dpi: int, regions_pt: list | None = None):
+        """Words in points (origin top-left of this image) in reading order; regions_pt: layout blocks in
+        reading order, read one after the other (columns)."""
         engine = get_engine(self.engine_name, **self.engine_opts)
-        return words_to_points(engine.recognize(image, dpi), dpi), engine.name
+        s = dpi / 72.0
+        regions = [tuple(v * s for v in b) for b in regions_pt or []]
+        return words_to_points(order_words(engine.recognize(image, dpi), regions), dpi), engine.name
 
     def read_document(self, path: str, raw: RawDocument, imgs: PageImages, layout: LayoutResult,
                       load_image: Callable[[str], bytes]) -> list[Page]:
@@ -52,9 +73,11 @@ class PageTextReader:
 
         def ocr_one(info):
             pi = img_by_page[info.page_no]
+            regions = [b.bbox for b in sorted(layout.pages.get(info.page_no, []), key=lambda b: b.order)
+                       if b.type != "figure"] if self.layout_order else None
             with Image.open(io.BytesIO(load_image(pi.key))) as img:
                 img.load()
-                words, engine = self.ocr_image(img, pi.dpi)
+                words, engine = self.ocr_image(img, pi.dpi, regions)
             return self._page(info, words, engine, img_by_page, layout)
 
         scanned = [p for p in raw.pages if p.kind == PageKind.scanned]
@@ -68,8 +91,13 @@ class PageTextReader:
     @staticmethod
     def _page(info, words, engine, img_by_page, layout) -> Page:
         pi = img_by_page.get(info.page_no)
-        return Page(page_no=info.page_no, kind=info.kind, width=info.width, height=info.height,
-                    rotation=info.rotation, text=words_to_text(words), words=words,
+        width, height, rotation = info.width, info.height, info.rotation
+        if pi is not None and info.kind == PageKind.scanned:
+            # the page as displayed = the (possibly turned / rescaled) image: its size in points follows its DPI
+            width, height = round(pi.width_px * 72.0 / pi.dpi, 2), round(pi.height_px * 72.0 / pi.dpi, 2)
+            rotation = (info.rotation + rotation_applied(pi.preprocessing)) % 360
+        return Page(page_no=info.page_no, kind=info.kind, width=width, height=height,
+                    rotation=rotation, text=words_to_text(words), words=words,
                     blocks=layout.pages.get(info.page_no, []), engine=engine,
                     mean_conf=mean_conf(words) if info.kind == PageKind.scanned else None,
                     preprocessing=pi.preprocessing if pi else [])

@@ -10,6 +10,7 @@ images nor drawings is *blank* (and is not sent to OCR).
 from __future__ import annotations
 
 import ctypes
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -22,6 +23,10 @@ from doc_pipeline.core.models import BBox, PageInfo, PageKind, Word
 
 MIN_NATIVE_CHARS = 20  # fewer visible chars than this on an image-covered page: treat it as a scan
 TEXT_RENDER_INVISIBLE = 3
+TEXT_RENDER_CLIP_ONLY = 7  # "add to clipping path" without fill or stroke: as invisible as mode 3
+PAGE_SIZED_IMAGE = 0.75  # image coverage from which a page with little text looks like a scan
+_WORDLIKE = re.compile(r"[^\W\d_]{3,}")
+_SYMBOLIC = 4  # PDF font flag: glyphs outside the standard Latin set, codes mean nothing without a map
 _PASSWORD_ERRORS = {pdfium_c.FPDF_ERR_PASSWORD}
 
 
@@ -53,6 +58,8 @@ class _PageStats:
     path_count: int = 0
     text_top: float | None = None
     text_bottom: float | None = None
+    # visible text per embedded symbolic font (the fonts whose codes may have no Unicode meaning)
+    symbolic_text: dict[str, str] | None = None
 
 
 def _bad_char(ch: str) -> bool:
@@ -74,10 +81,15 @@ def _page_stats(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _PageStat
         elif obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
             mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
             n = _text_obj_len(obj, textpage)
-            if mode == TEXT_RENDER_INVISIBLE:
+            if mode in (TEXT_RENDER_INVISIBLE, TEXT_RENDER_CLIP_ONLY):
                 st.invisible_chars += n
             else:
                 st.visible_chars += n
+                font = pdfium_c.FPDFTextObj_GetFont(obj.raw)
+                if font and pdfium_c.FPDFFont_GetIsEmbedded(font) and pdfium_c.FPDFFont_GetFlags(font) & _SYMBOLIC:
+                    name = _font_name(font)
+                    st.symbolic_text = st.symbolic_text or {}
+                    st.symbolic_text[name] = st.symbolic_text.get(name, "") + _text_obj_text(obj, textpage)
                 l, b, r, t = obj.get_bounds()
                 st.text_top = t if st.text_top is None else max(st.text_top, t)
                 st.text_bottom = b if st.text_bottom is None else min(st.text_bottom, b)
@@ -86,12 +98,87 @@ def _page_stats(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _PageStat
     return st
 
 
+def _font_name(font) -> str:
+    buf = ctypes.create_string_buffer(256)
+    pdfium_c.FPDFFont_GetBaseFontName(font, buf, 256)
+    return _strip_subset(buf.value.decode("latin-1", "replace"))
+
+
+def _strip_subset(name: str) -> str:
+    """'ABCDEF+Futura' -> 'Futura' (the subset tag differs between readers)."""
+    name = name.lstrip("/")
+    return name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
+
+
+class FontMaps:
+    """Which fonts of a PDF have no way to Unicode: no /ToUnicode and, for simple fonts, no /Encoding, or an
+    Identity CMap for composite ones. pdfium guesses text for those from raw codes, which gives garbage;
+    pdfium cannot tell us, so the font dictionaries are read with pdfminer, lazily and only for pages that use
+    an embedded symbolic font."""
+
+    def __init__(self, source):
+        self.source = source
+        self._pages = None
+
+    def unmapped(self, page_index: int) -> set[str]:
+        try:
+            if self._pages is None:
+                from pdfminer.pdfdocument import PDFDocument
+                from pdfminer.pdfpage import PDFPage
+                from pdfminer.pdfparser import PDFParser
+
+                fh = open(self.source, "rb") if isinstance(self.source, str) else __import__("io").BytesIO(self.source)
+                self._pages = list(PDFPage.create_pages(PDFDocument(PDFParser(fh))))
+            return _unmapped_fonts(self._pages[page_index])
+        except Exception:  # an unreadable font dictionary must not fail the document; trust pdfium then
+            return set()
+
+
+def _unmapped_fonts(page) -> set[str]:
+    from pdfminer.pdftypes import resolve1
+
+    out: set[str] = set()
+    fonts = resolve1((page.resources or {}).get("Font")) or {}
+    for ref in fonts.values():
+        d = resolve1(ref) or {}
+        if "ToUnicode" in d:
+            continue
+        subtype = str(getattr(d.get("Subtype"), "name", d.get("Subtype")))
+        enc = d.get("Encoding")
+        enc = str(getattr(enc, "name", "")) if enc is not None and not isinstance(enc, dict) else enc
+        if subtype == "Type0" and (enc is None or str(enc).startswith("Identity")) or subtype != "Type0" and not enc:
+            out.add(_strip_subset(str(getattr(d.get("BaseFont"), "name", d.get("BaseFont") or ""))))
+    return out
+
+
+def _text_obj_text(obj, textpage) -> str:
+    n = pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0)
+    if n <= 2:
+        return ""
+    buf = ctypes.create_string_buffer(n)
+    pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, ctypes.cast(buf, ctypes.POINTER(pdfium_c.FPDF_WCHAR)), n)
+    return buf.raw[: n - 2].decode("utf-16-le", "replace")
+
+
 def _text_obj_len(obj, textpage) -> int:
     n = pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0)  # bytes incl. terminator, UTF-16
     return max(0, n // 2 - 1)
 
 
-def classify_page(page: pdfium.PdfPage, page_no: int) -> PageInfo:
+def classify_pages(pdf: pdfium.PdfDocument, source=None) -> list[PageInfo]:
+    """Every page's kind. `source` (path or bytes of the same PDF) lets us read font dictionaries to catch
+    text without a Unicode map. A blank page inside a document whose other pages are all native is reported
+    native: it is part of a born-digital document (its empty text layer is the truth, nothing to OCR)."""
+    fonts = FontMaps(source) if source is not None else None
+    infos = [classify_page(pdf[i], i + 1, fonts) for i in range(len(pdf))]
+    kinds = {p.kind for p in infos}
+    if PageKind.native in kinds and PageKind.scanned not in kinds:
+        infos = [p.model_copy(update={"kind": PageKind.native, "reason": "blank page of a born-digital document"})
+                 if p.kind == PageKind.blank else p for p in infos]
+    return infos
+
+
+def classify_page(page: pdfium.PdfPage, page_no: int, fonts: FontMaps | None = None) -> PageInfo:
     """Decide native / scanned / blank for one page (see module docstring)."""
     w, h = page.get_size()
     rotation = page.get_rotation()
@@ -105,11 +192,20 @@ def classify_page(page: pdfium.PdfPage, page_no: int) -> PageInfo:
     coverage = min(1.0, st.image_area / area)
     visible_good = min(good_chars, st.visible_chars) if st.visible_chars else 0
     unmapped_ratio = st.unmapped_chars / max(1, st.unmapped_chars + good_chars)
+    if st.symbolic_text and fonts is not None:
+        # pdfium often recovers text of map-less symbolic fonts from the font's own tables; when it cannot,
+        # what comes out are glyph ids of a small subset read as codes: digits, punctuation and controls, no
+        # words (a table of numbers still has a heading with words in it)
+        bad = fonts.unmapped(page_no - 1)
+        suspect = "".join(t for name, t in st.symbolic_text.items() if name in bad)
+        chars = [ch for ch in suspect if not ch.isspace()]
+        if chars and not _WORDLIKE.search(suspect):
+            unmapped_ratio = max(unmapped_ratio, len(chars) / max(1, st.visible_chars))
     info = dict(page_no=page_no, width=w, height=h, rotation=rotation, text_chars=visible_good,
                 image_coverage=round(coverage, 3))
     if visible_good >= 1 and unmapped_ratio > 0.3:
         return PageInfo(kind=PageKind.scanned, reason="text layer has no Unicode mapping", **info)
-    if visible_good >= MIN_NATIVE_CHARS or (visible_good >= 1 and coverage < 0.3):
+    if visible_good >= MIN_NATIVE_CHARS or (visible_good >= 1 and coverage < PAGE_SIZED_IMAGE):
         # a line of text in the top/bottom margin over a page-sized scan is a stamp, not the page's text
         band = st.text_top is not None and (st.text_bottom > h * 0.85 or st.text_top < h * 0.15)
         if coverage > 0.6 and band and visible_good < 200:

@@ -1,15 +1,150 @@
-"""Page image preprocessing before layout and OCR. Each step applied is recorded by name on the page."""
+"""Page image preprocessing before layout and OCR. Each step applied is recorded by name on the page.
+
+Scanned pages get, in order (each only when it applies):
+
+1. ``grayscale``           OCR works on luminance; a third of the bytes to store and decode.
+2. ``rotate_<deg>``        Tesseract OSD says the page is turned by 90/180/270 degrees with enough confidence.
+3. ``deskew_<deg>``        projection-profile skew estimate, small angles only (|angle| <= MAX_SKEW).
+4. ``rescale_<factor>``    text so small (or so large) that the OCR engines read it badly: the image is resized
+                           so glyphs are about TARGET_GLYPH_PX tall, and the DPI changes with it.
+
+The returned DPI always maps the returned image to the page in points (points = px * 72 / dpi), so a rescaled page
+keeps its size in points; a page turned by 90/270 degrees swaps width and height (the page *as displayed*).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
 from PIL import Image
 
 from doc_pipeline.core.models import PageInfo, PageKind
 
+MAX_SKEW = 10.0  # degrees; beyond that it is a rotated photo, not a skewed scan
+MIN_SKEW = 0.3  # below this a rotation blurs more than it straightens
+OSD_MIN_CONF = 2.0  # Tesseract OSD orientation confidence needed to turn a page
+TARGET_GLYPH_PX = 24  # median glyph height the engines read best at (PP-OCR and Tesseract alike)
+MIN_GLYPH_PX, MAX_GLYPH_PX = 7, 80  # rescale only outside this range (measured: PP-OCR gains nothing from
+# upscaling 8-9 px FUNSD glyphs, loses a little; tiny or huge text is what needs it)
+
+
+@dataclass
+class PreparedPage:
+    image: Image.Image
+    dpi: int
+    steps: list[str] = field(default_factory=list)
+    rotation: int = 0  # degrees clockwise we turned the page (0/90/180/270)
+    skew: float = 0.0
+
 
 def preprocess_page(image: Image.Image, dpi: int, info: PageInfo) -> tuple[Image.Image, list[str]]:
+    """The cheap part every page gets at render time (render.iter_page_images)."""
     steps: list[str] = []
     if info.kind == PageKind.scanned and image.mode != "L":
-        image = image.convert("L")  # OCR works on luminance; a third of the bytes to store and decode
+        image = image.convert("L")
         steps.append("grayscale")
     return image, steps
+
+
+# ---------------------------------------------------------------------------------------------- skew
+
+
+def _binary_small(gray: np.ndarray, max_side: int = 1200) -> np.ndarray:
+    import cv2
+
+    h, w = gray.shape
+    s = min(1.0, max_side / max(h, w))
+    small = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return bw
+
+
+def _profile_score(bw: np.ndarray, angle: float) -> float:
+    import cv2
+
+    h, w = bw.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    rot = cv2.warpAffine(bw, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    rows = rot.sum(axis=1, dtype=np.float64)
+    return float(np.sum(np.diff(rows) ** 2))  # sharp row transitions = text lines lined up with the rows
+
+
+def estimate_skew(image: Image.Image, max_angle: float = MAX_SKEW) -> float:
+    """Degrees to rotate the page counter-clockwise (PIL's sense) to make its text lines horizontal."""
+    bw = _binary_small(np.asarray(image.convert("L")))
+    if bw.mean() < 0.5:  # (almost) no ink
+        return 0.0
+    best = 0.0
+    for step, span in ((1.0, max_angle), (0.2, 1.0), (0.05, 0.2)):
+        angles = np.arange(best - span, best + span + 1e-9, step)
+        best = float(max(angles, key=lambda a: _profile_score(bw, a)))
+    # cv2 angles are counter-clockwise in image coordinates, like PIL's Image.rotate
+    return round(best, 2)
+
+
+def deskew(image: Image.Image, angle: float) -> Image.Image:
+    fill = 255 if image.mode == "L" else (255, 255, 255)
+    return image.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=fill)
+
+
+# ---------------------------------------------------------------------------------------------- orientation
+
+
+def detect_orientation(image: Image.Image, dpi: int) -> tuple[int, float] | None:
+    """(degrees clockwise the content is turned, confidence) from Tesseract OSD, or None if it cannot tell."""
+    from doc_pipeline.core.ocr import get_engine
+
+    try:
+        return get_engine("tesseract").detect_orientation(image, dpi)
+    except Exception:  # noqa: BLE001 - OSD fails on pages with too little text; that is "unknown", not an error
+        return None
+
+
+def orient(image: Image.Image, dpi: int, min_conf: float = OSD_MIN_CONF) -> tuple[Image.Image, int]:
+    """Turn the page upright when OSD is confident; returns the image and the degrees turned (clockwise)."""
+    found = detect_orientation(image, dpi)
+    if not found:
+        return image, 0
+    deg, conf = found
+    deg %= 360
+    if deg == 0 or conf < min_conf:
+        return image, 0
+    # OSD's orient_deg is the counter-clockwise turn that makes the page upright (PIL's rotate sense); we record
+    # the clockwise equivalent (test_preprocess: a page turned 90 degrees counter-clockwise gets rotate_90)
+    return image.rotate(deg, expand=True), (360 - deg) % 360
+
+
+# ---------------------------------------------------------------------------------------------- scale
+
+
+def rescale_factor(glyph_px: float | None) -> float:
+    if not glyph_px or MIN_GLYPH_PX <= glyph_px <= MAX_GLYPH_PX:
+        return 1.0
+    return max(0.25, min(3.0, TARGET_GLYPH_PX / glyph_px))
+
+
+def prepare_scanned_page(image: Image.Image, dpi: int, *, orientation: bool = True, deskew_pages: bool = True,
+                         rescale: bool = True, max_pixels: int = 60_000_000) -> PreparedPage:
+    """Orientation, deskew and scale normalisation of one scanned page image (see the module doc)."""
+    from doc_pipeline.core.images import median_glyph_height
+
+    page = PreparedPage(image=image, dpi=dpi)
+    if orientation:
+        page.image, page.rotation = orient(page.image, dpi)
+        if page.rotation:
+            page.steps.append(f"rotate_{page.rotation}")
+    if deskew_pages:
+        angle = estimate_skew(page.image)
+        if MIN_SKEW <= abs(angle) <= MAX_SKEW:
+            page.image = deskew(page.image, angle)
+            page.skew = angle
+            page.steps.append(f"deskew_{angle:+.2f}")
+    if rescale:
+        f = rescale_factor(median_glyph_height(page.image))
+        if f != 1.0 and page.image.width * page.image.height * f * f <= max_pixels:
+            w, h = max(1, round(page.image.width * f)), max(1, round(page.image.height * f))
+            page.image = page.image.resize((w, h), Image.LANCZOS if f < 1 else Image.BICUBIC)
+            page.dpi = max(1, round(dpi * f))
+            page.steps.append(f"rescale_{f:.2f}")
+    return page

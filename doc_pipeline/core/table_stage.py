@@ -3,23 +3,51 @@
 from __future__ import annotations
 
 from doc_pipeline.core.models import Page, PageKind, RawDocument, Table
+from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
+                                         rotated_page_tables,
+                                         rotated_text_share)
 from doc_pipeline.core.tables import native_tables, words_grid_table
 
 
-def extract_document_tables(path: str, raw: RawDocument, pages: list[Page]) -> list[Table]:
+def extract_document_tables(path: str, raw: RawDocument, pages: list[Page],
+                            methods: tuple[str, ...] = DEFAULT_METHODS, merge_pages: bool = False) -> list[Table]:
+    """Every table of a document. Native pages: per table region the best of `methods` (table_native);
+    sideways text: camelot on the whole page; scanned pages: word grids in layout table regions.
+    `merge_pages` joins tables continued across pages into one."""
+    found = _page_tables(path, raw, pages, methods)
+    if merge_pages:
+        found = merge_continued_tables(found, {p.page_no: p.height for p in pages})
+    return found
+
+
+def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[str, ...]) -> list[Table]:
     found: list[Table] = []
     native = [p for p in pages if p.kind == PageKind.native]
     if native and raw.media_type == "application/pdf":
         import pdfplumber
 
-        with pdfplumber.open(path) as pdf:
-            for p in native:
-                plumber_page = pdf.pages[p.page_no - 1]
-                blocks = [b for b in p.blocks if b.type == "table"]
-                found.extend(native_tables(plumber_page, p.page_no, blocks, rotation=p.rotation))
-                plumber_page.close()
+        pdf = None
+        try:
+            pdf = pdfplumber.open(path)
+            plumber_pages = [pdf.pages[p.page_no - 1] for p in native]
+        except Exception:  # noqa: BLE001 - pdfminer gives up on some files pdfium repairs (broken xref, a page
+            if pdf is not None:  # tree that loops): then word grids in layout table regions, as on scans
+                pdf.close()
+            pdf = None
+        if pdf is not None:
+            with pdf:
+                for p, plumber_page in zip(native, plumber_pages):
+                    blocks = [b for b in p.blocks if b.type == "table"]
+                    if p.rotation or rotated_text_share(plumber_page) > 0.5:
+                        # sideways tables: camelot turns the page upright itself; pdfplumber's ruled grid if not
+                        found.extend(rotated_page_tables(path, plumber_page, p.page_no)
+                                     or native_tables(plumber_page, p.page_no, blocks, rotation=p.rotation or 90))
+                    else:
+                        found.extend(native_page_tables(path, plumber_page, p.page_no, blocks, methods))
+                    plumber_page.close()
+            native = []
     for p in pages:
-        if p.kind == PageKind.scanned:
+        if p.kind == PageKind.scanned or p in native:
             for b in p.blocks:
                 if b.type == "table":
                     t = words_grid_table(p.words, b.bbox, p.page_no)

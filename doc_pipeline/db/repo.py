@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select
 
 from doc_pipeline.core.models import ExtractedField, Flag, Page, Table
-from doc_pipeline.db.models import AuditLog, Document, FieldRow, PageRow, StepCheckpoint, TableRow
+from doc_pipeline.db.models import AuditLog, Document, FieldRow, PageRow, ReprocessTask, StepCheckpoint, TableRow
 from doc_pipeline.db.session import Database
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -138,3 +138,20 @@ def audit(db: Database, actor: str, action: str, doc_id: str | None = None, deta
           role: str | None = None, ip: str | None = None) -> None:
     with db.session() as s:
         s.add(AuditLog(ts=now(), actor=actor, role=role, action=action, doc_id=doc_id, detail=detail, ip=ip))
+
+
+def failed_in_run(db: Database, doc_id: str, run_id: str) -> bool:
+    """Whether an earlier step of this run already failed the document (later steps then skip it)."""
+    with db.session() as s:
+        return s.scalar(select(StepCheckpoint.step).where(
+            StepCheckpoint.doc_id == doc_id, StepCheckpoint.run_id == run_id,
+            StepCheckpoint.status == "failed").limit(1)) is not None
+
+
+def request_reprocess(db: Database, doc_id: str, step: str, reason: str, requested_by: str) -> None:
+    """Queue a reprocess request for the reprocess sensor, unless one is already open for the document."""
+    with db.session() as s:
+        open_task = s.scalar(select(ReprocessTask.id).where(
+            ReprocessTask.doc_id == doc_id, ReprocessTask.status.in_(("pending", "launched"))).limit(1))
+        if open_task is None:
+            s.add(ReprocessTask(doc_id=doc_id, step=step, status="pending", reason=reason, requested_by=requested_by))

@@ -40,7 +40,7 @@ def words_to_points(words: list[OcrWord], dpi: int) -> list[Word]:
 
 _REGISTRY: dict[str, Callable[..., OcrEngine]] = {}
 _INSTANCES: dict[tuple, OcrEngine] = {}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entrant: a composite engine gets its parts while being built
 
 
 def register_engine(name: str):
@@ -53,7 +53,7 @@ def register_engine(name: str):
 
 def get_engine(name: str, **options) -> OcrEngine:
     """One engine instance per (name, options, thread): Tesseract handles are not thread-safe."""
-    from doc_pipeline.core.ocr import rapid, tesseract  # noqa: F401 - registers the built-in engines
+    from doc_pipeline.core.ocr import fusion, rapid, tesseract  # noqa: F401 - registers the built-in engines
 
     if name not in _REGISTRY:
         raise ValueError(f"unknown OCR engine {name!r}; known: {sorted(_REGISTRY)}")

@@ -52,7 +52,10 @@ class TesseractEngine(OcrEngine):
                 block += 1
             if it.IsAtBeginningOf(tr.RIL.TEXTLINE):
                 line += 1
-            text = it.GetUTF8Text(level)
+            try:
+                text = it.GetUTF8Text(level)
+            except RuntimeError:  # an empty element (e.g. a single-line crop with nothing readable)
+                text = None
             if text and text.strip():
                 box = it.BoundingBox(level)
                 if box:

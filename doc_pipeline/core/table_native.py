@@ -1,0 +1,285 @@
+"""Tables on native pages: several extractors per table region, the most plausible grid wins.
+
+Regions come from ruling lines (pdfplumber's line strategy) and from the layout model's table blocks. For each
+region we ask pdfplumber (lines, text) and camelot (lattice where the page has rulings, stream always; both
+restricted to the region with ``table_areas``) for a grid and keep the one with the best `grid_quality`:
+filled cells, no cells that swallowed a whole column of stacked values (a ruled table whose row lines are
+missing), at least two rows and two columns. Camelot's network/hybrid flavours ignore ``table_areas`` (they
+return every table-like text block on the page), so they are only used when asked for with
+``methods=(..., "network")`` and then only their tables that overlap the region.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+
+from doc_pipeline.core.models import BBox, Block, Table
+from doc_pipeline.core.tables import _clean, _overlap
+
+log = logging.getLogger(__name__)
+
+DEFAULT_METHODS = ("pdfplumber", "lattice", "stream")
+_NUMBER = re.compile(r"^[-+(]?[$€£]?\d[\d,.]*%?\)?$")
+
+
+@dataclass
+class Candidate:
+    method: str
+    bbox: BBox
+    raw: list[list[str]]  # cells as extracted, newlines kept (they tell stacked values apart)
+
+    @property
+    def rows(self) -> list[list[str]]:
+        return _clean(self.raw)
+
+
+@dataclass
+class GridCheck:
+    integrity: float  # share of the region's words found whole in some cell (cut or lost words lower it)
+    stacked: float  # share of filled cells that hold a column of values (a missing row separator)
+    fill: float  # share of grid positions with text
+    shape_ok: bool  # at least 2 rows and 2 columns
+
+    @property
+    def quality(self) -> float:
+        if not self.shape_ok:
+            return 0.0
+        return self.integrity ** 2 * (1.0 - self.stacked) ** 2 * (0.5 + 0.5 * self.fill)
+
+    @property
+    def sound(self) -> bool:
+        """Good enough to trust as is when it comes from ruling lines."""
+        return self.shape_ok and self.integrity >= 0.9 and self.stacked == 0 and self.fill >= 0.4
+
+
+def check_grid(raw: list[list[str]], words: list[str] | None = None) -> GridCheck:
+    """How plausible a grid is, from its cells and the text-layer words inside its region (`words`)."""
+    rows = _clean(raw)
+    if len(rows) < 2 or max(len(r) for r in rows) < 2:
+        return GridCheck(0.0, 0.0, 0.0, False)
+    cells = [(c or "").strip() for r in raw for c in r]
+    filled = [c for c in cells if c]
+    fill = len(filled) / max(1, sum(len(r) for r in rows))
+    stacked = 0
+    for r in raw:
+        multi = [c for c in r if c and len([ln for ln in c.split("\n") if ln.strip()]) >= 2]
+        # a row whose cells hold several lines of bare numbers is several rows merged (wrapped prose is fine)
+        if any(all(_NUMBER.match(ln.strip()) for ln in c.split("\n") if ln.strip()) for c in multi):
+            stacked += len(multi)
+    integrity = 1.0
+    if words:
+        tokens = Counter(tok for c in filled for tok in c.split())
+        want = Counter(words)
+        integrity = sum((tokens & want).values()) / max(1, sum(want.values()))
+    return GridCheck(integrity, stacked / max(1, len(filled)), fill, True)
+
+
+def grid_quality(raw: list[list[str]], words: list[str] | None = None) -> float:
+    """0..1, higher is a more plausible table grid (see GridCheck)."""
+    return check_grid(raw, words).quality
+
+
+def _camelot_area(box: BBox, page_height: float) -> str:
+    # camelot wants "x_left,y_top,x_right,y_bottom" in PDF user space (origin bottom-left)
+    x0, y0, x1, y1 = box
+    return f"{x0:.1f},{page_height - y0:.1f},{x1:.1f},{page_height - y1:.1f}"
+
+
+def _from_camelot(table, page_height: float) -> tuple[BBox, list[list[str]]]:
+    x0, y0, x1, y1 = table._bbox
+    return (round(x0, 2), round(page_height - y1, 2), round(x1, 2), round(page_height - y0, 2)), table.df.values.tolist()
+
+
+def camelot_candidates(path: str, page_no: int, regions: list[BBox], page_height: float,
+                       flavor: str) -> list[Candidate]:
+    """Camelot tables of one flavour inside the regions of one page (one call for all regions)."""
+    if not regions:
+        return []
+    import camelot
+
+    kwargs = {"table_areas": [_camelot_area(r, page_height) for r in regions]}
+    if flavor == "lattice":
+        kwargs = {"table_areas": kwargs["table_areas"], "line_scale": 40}
+    elif flavor in ("network", "hybrid"):
+        kwargs = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = camelot.read_pdf(path, pages=str(page_no), flavor=flavor, suppress_stdout=True, **kwargs)
+    except Exception as exc:  # camelot raises on odd pages (no text, broken fonts): that flavour just has nothing
+        log.debug("camelot %s failed on page %s: %s", flavor, page_no, exc)
+        return []
+    out = []
+    for t in found:
+        bbox, raw = _from_camelot(t, page_height)
+        out.append(Candidate(f"camelot-{flavor}", bbox, [[str(c) for c in r] for r in raw]))
+    return out
+
+
+def plumber_candidates(plumber_page, regions: list[BBox]) -> tuple[list[Candidate], list[Candidate]]:
+    """(ruled tables found anywhere on the page, text-aligned tables inside each region)."""
+    ruled = []
+    for t in plumber_page.find_tables({"vertical_strategy": "lines", "horizontal_strategy": "lines"}):
+        ruled.append(Candidate("pdfplumber-lines", tuple(round(v, 2) for v in t.bbox), t.extract()))
+    text = []
+    for box in regions:
+        box = _clip(box, plumber_page.width, plumber_page.height)
+        if box is None:
+            continue
+        found = plumber_page.crop(box).extract_table({"vertical_strategy": "text", "horizontal_strategy": "text"})
+        if found:
+            text.append(Candidate("pdfplumber-text", box, found))
+    return ruled, text
+
+
+def _clip(box: BBox, w: float, h: float, pad: float = 4) -> BBox | None:
+    b = (max(0.0, box[0] - pad), max(0.0, box[1] - pad), min(w, box[2] + pad), min(h, box[3] + pad))
+    return b if b[2] > b[0] and b[3] > b[1] else None
+
+
+def _same_region(a: BBox, b: BBox) -> bool:
+    return _overlap(a, b) > 0.5 or _overlap(b, a) > 0.5
+
+
+def table_regions(ruled: list[Candidate], table_blocks: list[Block]) -> list[BBox]:
+    """Ruled-table boxes plus layout table blocks that no ruled table already covers."""
+    # a ruled box with one column is a framed paragraph, not a table
+    regions = [c.bbox for c in ruled if check_grid(c.raw).shape_ok]
+    for blk in table_blocks:
+        if not any(_same_region(blk.bbox, r) for r in regions):
+            regions.append(blk.bbox)
+    return regions
+
+
+RULED = ("pdfplumber-lines", "camelot-lattice")
+TIE = 0.02  # quality within this of the best: keep the earlier method (ruled grids before text alignment)
+
+
+def choose(candidates: list[Candidate], region: BBox, page_words: list[tuple[str, BBox]] = ()) -> Candidate | None:
+    """The candidate for one region with the best grid quality; near-ties go to the earlier candidate."""
+    scored = []
+    for c in candidates:
+        if not _same_region(c.bbox, region):
+            continue
+        inside = [t for t, b in page_words if _overlap(b, c.bbox) > 0.5]
+        check = check_grid(c.raw, inside)
+        # ruling lines are the author's own statement of the structure: a sound ruled grid wins outright
+        if c.method in RULED and check.sound:
+            return c
+        scored.append((check.quality, c))
+    if not scored:
+        return None
+    top = max(q for q, _ in scored)
+    if top <= 0:
+        return None
+    return next(c for q, c in scored if q >= top - TIE)
+
+
+def native_page_tables(path: str, plumber_page, page_no: int, table_blocks: list[Block],
+                       methods: tuple[str, ...] = DEFAULT_METHODS) -> list[Table]:
+    """Tables of one unrotated native page, one per region, each from the extractor that read it best."""
+    ruled, _ = plumber_candidates(plumber_page, [])
+    regions = table_regions(ruled, table_blocks)
+    if not regions:
+        return []
+    regions = [r for r in (_clip(r, plumber_page.width, plumber_page.height) for r in regions) if r]
+    cands: list[Candidate] = []
+    if "pdfplumber" in methods:
+        cands += ruled
+    if "stream" in methods:
+        cands += camelot_candidates(path, page_no, regions, plumber_page.height, "stream")
+    if "lattice" in methods and (plumber_page.lines or plumber_page.rects):
+        cands += camelot_candidates(path, page_no, regions, plumber_page.height, "lattice")
+    for flavor in ("network", "hybrid"):
+        if flavor in methods:
+            cands += camelot_candidates(path, page_no, regions, plumber_page.height, flavor)
+    if "pdfplumber" in methods:
+        cands += plumber_candidates(plumber_page, regions)[1]
+    words = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in plumber_page.extract_words()]
+    tables = []
+    for region in regions:
+        c = choose(cands, region, words)
+        if c is None:
+            continue
+        rows = c.rows
+        tables.append(Table(page_no=page_no, bbox=c.bbox if c.method != "pdfplumber-text" else region,
+                            rows=rows, method=c.method))
+    return _dedupe(tables)
+
+
+def _dedupe(tables: list[Table]) -> list[Table]:
+    out: list[Table] = []
+    for t in tables:
+        if t.bbox and any(o.bbox and _same_region(t.bbox, o.bbox) for o in out):
+            continue
+        out.append(t)
+    return out
+
+
+def rotated_text_share(plumber_page) -> float:
+    """Share of characters not set upright: near 1 for a table printed sideways on a portrait page."""
+    chars = plumber_page.chars
+    return sum(1 for c in chars if not c.get("upright", True)) / len(chars) if chars else 0.0
+
+
+def rotated_page_tables(path: str, plumber_page, page_no: int) -> list[Table]:
+    """Tables on a page whose text runs sideways. Camelot turns such a page's layout upright itself, so it
+    reads the whole page (lattice and stream) and the more plausible grid wins. The bbox is that of the
+    sideways text on the page as displayed."""
+    cands = []
+    for flavor in ("lattice", "stream"):
+        try:
+            import camelot
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                found = camelot.read_pdf(path, pages=str(page_no), flavor=flavor, suppress_stdout=True)
+        except Exception as exc:
+            log.debug("camelot %s failed on rotated page %s: %s", flavor, page_no, exc)
+            continue
+        cands += [(check_grid([[str(c) for c in r] for r in t.df.values.tolist()]).quality, flavor, t) for t in found]
+    cands = [c for c in cands if c[0] > 0]
+    if not cands:
+        return []
+    best_flavor = max(cands, key=lambda c: (c[0], c[1] == "lattice"))[1]
+    chars = [c for c in plumber_page.chars if not c.get("upright", True)]
+    box = (min(c["x0"] for c in chars), min(c["top"] for c in chars), max(c["x1"] for c in chars),
+           max(c["bottom"] for c in chars)) if chars else None
+    return [Table(page_no=page_no, bbox=tuple(round(v, 2) for v in box) if box else None,
+                  rows=_clean([[str(c) for c in r] for r in t.df.values.tolist()]), method=f"camelot-{best_flavor}-rotated")
+            for q, flavor, t in cands if flavor == best_flavor]
+
+
+def merge_continued_tables(tables: list[Table], page_heights: dict[int, float] | None = None) -> list[Table]:
+    """Join a table that carries on at the top of the next page: same column count, the first one ends in the
+    lower part of its page and the next one starts in the upper part of the next page. A repeated header row
+    is dropped. The merged table keeps the first part's page and bbox; its method gets "+continued"."""
+    out: list[Table] = []
+    last_parts: list[Table] = []  # the latest page's piece of each output table
+    for t in sorted(tables, key=lambda t: (t.page_no, t.bbox[1] if t.bbox else 0)):
+        if out and _continues(out[-1], last_parts[-1], t, page_heights or {}):
+            prev = out[-1]
+            rows = t.rows[1:] if t.rows and prev.rows and t.rows[0] == prev.rows[0] else t.rows
+            out[-1] = prev.model_copy(update={"rows": prev.rows + rows,
+                                              "method": prev.method.split("+")[0] + "+continued"})
+            last_parts[-1] = t
+            continue
+        out.append(t)
+        last_parts.append(t)
+    return out
+
+
+def _continues(a: Table, last: Table, b: Table, heights: dict[int, float]) -> bool:
+    if b.page_no != last.page_no + 1 or not a.rows or not b.rows:
+        return False
+    if max(len(r) for r in a.rows) != max(len(r) for r in b.rows):
+        return False
+    if last.bbox and b.bbox:
+        h_a = heights.get(last.page_no, 842.0)
+        h_b = heights.get(b.page_no, 842.0)
+        return last.bbox[3] > h_a * 0.6 and b.bbox[1] < h_b * 0.4
+    return True

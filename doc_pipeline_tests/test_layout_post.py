@@ -1,0 +1,83 @@
+"""Layout post-processing on drawn page images: paragraphs, lists, reading order, engine registry."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from doc_pipeline.core import layout
+from doc_pipeline.core.layout_post import split_text_blocks, text_lines
+from doc_pipeline.core.models import Block
+
+LH, GAP = 14, 8  # line height and spacing in pixels
+
+
+def _page(lines: list[tuple[int, int, bool]], w=700, h=600) -> np.ndarray:
+    """Lines of 'text' as (left, right, bullet) bars; a bullet is a small dot then a wide gap."""
+    img = Image.new("L", (w, h), 255)
+    d = ImageDraw.Draw(img)
+    y = 20
+    for left, right, bullet in lines:
+        if bullet:
+            d.ellipse((left, y + 4, left + 6, y + 10), fill=0)
+            left += 30
+        for x in range(left, right, 40):  # words with spaces between them
+            d.rectangle((x, y, min(right, x + 32), y + LH), fill=0)
+        y += LH + GAP
+    return np.asarray(img)
+
+
+def test_lines_found():
+    gray = _page([(50, 650, False)] * 4)
+    assert len(text_lines(gray)) == 4
+
+
+def test_indented_paragraphs_are_split():
+    lines = [(80, 650, False), (50, 650, False), (50, 650, False), (50, 400, False),  # paragraph 1
+             (80, 650, False), (50, 650, False), (50, 300, False)]                      # paragraph 2
+    gray = _page(lines)
+    out = split_text_blocks(gray, [("text", (40, 10, 660, 200), 0.9)])
+    assert [k for k, _, _ in out] == ["text", "text"]
+    (_, a, _), (_, b, _) = out
+    assert a[3] <= b[1]  # first paragraph above the second
+    assert 20 + 3 * (LH + GAP) <= a[3] <= 20 + 4 * (LH + GAP)
+
+
+def test_bulleted_block_becomes_a_list():
+    lines = [(50, 600, True), (80, 500, False), (50, 620, True), (50, 580, True), (80, 400, False)]
+    out = split_text_blocks(_page(lines), [("text", (40, 10, 660, 200), 0.9)])
+    assert [k for k, _, _ in out] == ["list"]
+
+
+def test_non_text_blocks_pass_through():
+    gray = _page([(50, 650, False)] * 3)
+    blocks = [("table", (40, 10, 660, 100), 0.8), ("figure", (0, 300, 100, 400), 0.7)]
+    assert split_text_blocks(gray, blocks) == blocks
+
+
+def test_reading_order_two_columns_with_full_width_title():
+    W = 600
+    blocks = [Block(type="text", bbox=(320, 120, 560, 300), score=1), Block(type="title", bbox=(40, 40, 560, 80), score=1),
+              Block(type="text", bbox=(40, 320, 280, 500), score=1), Block(type="text", bbox=(40, 120, 280, 300), score=1),
+              Block(type="text", bbox=(320, 320, 560, 500), score=1), Block(type="figure", bbox=(40, 520, 560, 700), score=1)]
+    ordered = layout.reading_order(blocks, W)
+    assert [b.bbox[:2] for b in ordered] == [(40, 40), (40, 120), (40, 320), (320, 120), (320, 320), (40, 520)]
+    assert [b.order for b in ordered] == list(range(6))
+
+
+def test_layoutparser_engine_is_registered_and_says_what_to_install():
+    try:
+        import layoutparser  # noqa: F401
+    except ImportError:
+        with pytest.raises(layout.LayoutEngineUnavailable, match="pip install 'layoutparser"):
+            layout.get_layout_engine("layoutparser", min_score=0.5)
+    with pytest.raises(ValueError, match="unknown layout engine"):
+        layout.get_layout_engine("nope")
+
+
+def test_rapid_layout_engine_detects_and_orders_blocks():
+    gray = _page([(80, 650, False), (50, 650, False), (50, 300, False), (80, 650, False), (50, 650, False)])
+    img = Image.fromarray(gray).convert("RGB")
+    engine = layout.get_layout_engine("rapid_layout", min_score=0.5, paragraphs=True)
+    blocks = engine.detect(img, dpi=72)
+    assert all(b.type in {"text", "title", "list", "table", "figure", "header", "footer"} for b in blocks)
+    assert [b.order for b in blocks] == list(range(len(blocks)))

@@ -1,0 +1,108 @@
+"""RapidOCR word boxes, per-line engine selection (fusion) and reading order, on generated pages."""
+
+import pytest
+
+from doc_pipeline.core.ocr import get_engine
+from doc_pipeline.core.ocr.base import OcrWord, words_to_points
+from doc_pipeline.core.ocr.fusion import choose_line
+from doc_pipeline.core.ocr.reading_order import order_words
+from doc_pipeline.core.page_text import PageTextReader, rotation_applied
+from doc_pipeline.core.text import words_to_text
+from doc_pipeline_tests import make_docs
+
+
+def w(text, x0, y0, x1, y1, conf=0.9, line=0, block=0):
+    return OcrWord(text=text, box_px=(x0, y0, x1, y1), conf=conf, line=line, block=block)
+
+
+# ---- engine selection -------------------------------------------------------------------------------
+
+
+def test_primary_kept_when_secondary_not_clearly_better():
+    primary = [w("TOTAL", 0, 0, 50, 10, 0.7), w("9.00", 60, 0, 90, 10, 0.75)]
+    secondary = [w("TOTAL", 0, 0, 50, 10, 0.8), w("9.00", 60, 0, 90, 10, 0.8)]
+    assert choose_line(primary, secondary).engine == "rapidocr"
+
+
+def test_secondary_wins_when_clearly_more_confident_and_agrees_on_length():
+    primary = [w("T0TAI", 0, 0, 50, 10, 0.4), w("9.0O", 60, 0, 90, 10, 0.5)]
+    secondary = [w("TOTAL", 0, 0, 50, 10, 0.93), w("9.00", 60, 0, 90, 10, 0.95)]
+    choice = choose_line(primary, secondary)
+    assert choice.engine == "tesseract" and [x.text for x in choice.words] == ["TOTAL", "9.00"]
+
+
+def test_secondary_that_lost_half_the_line_never_wins():
+    primary = [w("Amount", 0, 0, 50, 10, 0.4), w("payable", 60, 0, 120, 10, 0.4), w("97.99", 130, 0, 170, 10, 0.4)]
+    assert choose_line(primary, [w("Amount", 0, 0, 50, 10, 0.99)]).engine == "rapidocr"
+    assert choose_line(primary, None).engine == "rapidocr"
+    assert choose_line(primary, []).engine == "rapidocr"
+
+
+def test_fusion_engine_reads_a_page_and_records_choices():
+    img = make_docs.text_image(["INVOICE 2024-0042", "Total due 97.99"], dpi=150)
+    engine = get_engine("fusion", recheck_below=1.01)  # re-read every line: both engines run
+    words = engine.recognize(img, 150)
+    text = words_to_text(words_to_points(order_words(words), 150))
+    assert "97.99" in text and "INVOICE" in text
+    assert len(engine.last_choices) == 2 and set(engine.last_choices) <= {"rapidocr", "tesseract"}
+
+
+# ---- RapidOCR word boxes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dpi", [150, 300])
+def test_rapidocr_word_boxes_in_points(dpi):
+    img = make_docs.text_image(["INVOICE 2024-0042", "Total due 97.99"], dpi=dpi)
+    words = words_to_points(order_words(get_engine("rapidocr").recognize(img, dpi)), dpi)
+    by_text = {x.text: x for x in words}
+    assert {"INVOICE", "2024-0042", "Total", "due", "97.99"} <= set(by_text), [x.text for x in words]
+    # drawn at 1 inch from the left, 0.5 inch from the top (line 2 at 0.8 inch): the same points at any DPI
+    assert by_text["INVOICE"].bbox[0] == pytest.approx(72, abs=5)
+    assert by_text["INVOICE"].bbox[1] == pytest.approx(36, abs=8)
+    assert by_text["Total"].bbox[1] == pytest.approx(57.6, abs=8)
+    # real word boxes: words do not overlap and follow each other left to right
+    assert by_text["INVOICE"].bbox[2] < by_text["2024-0042"].bbox[0]
+    assert by_text["Total"].bbox[2] < by_text["due"].bbox[0] < by_text["97.99"].bbox[0]
+    assert all(0 < x.conf <= 1 for x in words)
+
+
+# ---- reading order -----------------------------------------------------------------------------------
+
+
+def test_detection_lines_on_one_row_are_joined_left_to_right():
+    words = [w("4.90", 500, 102, 560, 120, line=1), w("TOTAL", 20, 100, 90, 121, line=0),
+             w("CASH", 20, 140, 80, 160, line=2), w("4.90", 500, 141, 560, 160, line=3)]
+    assert words_to_text(words_to_points(order_words(words), 72)) == "TOTAL 4.90\nCASH 4.90"
+
+
+def test_two_columns_read_column_by_column_with_layout_regions():
+    left = [w(f"L{i}", 50, 100 + 30 * i, 250, 120 + 30 * i, line=i) for i in range(3)]
+    right = [w(f"R{i}", 350, 100 + 30 * i, 550, 120 + 30 * i, line=10 + i) for i in range(3)]
+    title = [w("Title", 200, 40, 400, 70, line=20)]
+    words = right + left + title
+    across = [x.text for x in order_words(words)]
+    assert across == ["Title", "L0", "R0", "L1", "R1", "L2", "R2"]  # no regions: rows across the page
+    regions = [(40, 90, 260, 200), (340, 90, 560, 200)]
+    cols = [x.text for x in order_words(words, regions)]
+    assert cols == ["Title", "L0", "L1", "L2", "R0", "R1", "R2"]
+
+
+def test_page_text_reader_uses_layout_regions_in_points():
+    img = make_docs.text_image([], dpi=100, width_in=8.5, height_in=3)
+    from PIL import ImageDraw
+
+    d = ImageDraw.Draw(img)
+    font = make_docs._font(18)
+    for i, (a, b) in enumerate([("alpha", "delta"), ("beta", "epsilon"), ("gamma", "zeta")]):
+        d.text((60, 60 + 40 * i), a, fill=0, font=font)
+        d.text((500, 60 + 40 * i), b, fill=0, font=font)
+    reader = PageTextReader(ocr_engine="rapidocr")
+    regions_pt = [(30, 30, 250, 160), (330, 30, 600, 160)]  # two columns, in points (100 dpi image)
+    words, engine = reader.ocr_image(img, 100, regions_pt)
+    assert engine == "rapidocr"
+    assert [x.text for x in words] == ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+
+
+def test_rotation_applied_from_steps():
+    assert rotation_applied(["grayscale", "rotate_90", "deskew_+1.20"]) == 90
+    assert rotation_applied(["grayscale"]) == 0

@@ -1,0 +1,101 @@
+"""Scanned-page preprocessing on generated pages: orientation (Tesseract OSD), deskew, DPI estimation, rescale."""
+
+import pytest
+from PIL import Image, ImageDraw
+
+from doc_pipeline.core import images
+from doc_pipeline.core.preprocess import estimate_skew, prepare_scanned_page, rescale_factor
+from doc_pipeline_tests import make_docs
+
+TEXT = ["The quick brown fox jumps over the lazy dog near the river bank.",
+        "Invoice number 2024-0042 was issued on March 15 for paper services.",
+        "Please pay the total amount of 97.99 within thirty days of receipt.",
+        "Questions about this statement can be sent to our billing office.",
+        "Thank you for your business and we look forward to serving you.",
+        "Payments received after the due date are subject to a late fee.",
+        "All prices include sales tax unless stated otherwise on the order."]
+
+
+def page(dpi=150):
+    return make_docs.text_image(TEXT * 2, dpi=dpi, width_in=8.5, height_in=6.0)
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_turned_page_is_turned_back(turn):
+    upright = page()
+    turned = upright.rotate(turn, expand=True, fillcolor=255)  # PIL: counter-clockwise
+    prepared = prepare_scanned_page(turned, 150, deskew_pages=False, rescale=False)
+    assert prepared.rotation == turn, prepared.steps  # turned counter-clockwise, so we turn it clockwise back
+    assert f"rotate_{prepared.rotation}" in prepared.steps
+    assert prepared.image.size == upright.size
+    # the same pixels as the upright page (text lines back where they were)
+    diff = sum(abs(a - b) for a, b in zip(prepared.image.convert("L").tobytes()[::97], upright.tobytes()[::97]))
+    assert diff / (len(upright.tobytes()[::97])) < 2
+
+
+def test_upright_page_is_left_alone():
+    prepared = prepare_scanned_page(page(), 150, deskew_pages=False, rescale=False)
+    assert prepared.rotation == 0 and prepared.steps == []
+
+
+@pytest.mark.parametrize("angle", [-3.0, 1.7, 4.2])
+def test_skewed_page_is_deskewed_within_half_a_degree(angle):
+    skewed = page().rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=255)
+    found = estimate_skew(skewed)
+    assert found == pytest.approx(-angle, abs=0.5)
+    prepared = prepare_scanned_page(skewed, 150, orientation=False, rescale=False)
+    assert any(s.startswith("deskew_") for s in prepared.steps)
+    assert abs(estimate_skew(prepared.image)) <= 0.5
+
+
+def test_straight_page_gets_no_deskew():
+    prepared = prepare_scanned_page(page(), 150, orientation=False, rescale=False)
+    assert not any(s.startswith("deskew_") for s in prepared.steps)
+
+
+def test_dpi_estimated_from_text_size_without_metadata():
+    # a receipt: 3 inches wide at 300 dpi, 9 pt type; no DPI in the file
+    dpi = 300
+    img = Image.new("L", (3 * dpi, 6 * dpi), 255)
+    d = ImageDraw.Draw(img)
+    font = make_docs._font(int(9 / 72 * dpi * 1.35))  # PIL size = em in px; 9 pt type
+    for j in range(20):
+        d.text((30, 40 + j * 80), f"ITEM {j:02d} SUGAR 1KG    4.{j:02d}", fill=0, font=font)
+    png = Image.open(__import__("io").BytesIO(make_docs.png_bytes(img, None)))
+    est, estimated = images.image_dpi(png)
+    assert estimated
+    assert 200 <= est <= 450, est  # the old page-width guess said 106 dpi (a 8.5-inch-wide receipt)
+
+
+def test_placeholder_96_dpi_is_not_trusted_for_a_receipt():
+    img = Image.new("L", (900, 1800), 255)
+    d = ImageDraw.Draw(img)
+    font = make_docs._font(50)
+    for j in range(20):
+        d.text((30, 40 + j * 80), f"TOTAL {j:02d} RM 4.{j:02d}", fill=0, font=font)
+    img.info["dpi"] = (96, 96)
+    est, estimated = images.image_dpi(img)
+    assert estimated and est > 150
+
+
+def test_real_dpi_metadata_is_kept():
+    img = page(200)
+    img.info["dpi"] = (200, 200)
+    assert images.image_dpi(img) == (200, False)
+
+
+def test_full_page_dpi_estimate_stays_near_page_width_guess():
+    img = page(200)  # 8.5 inches at 200 dpi, 12-pt-ish type
+    est, estimated = images.image_dpi(img)
+    assert estimated and est == 200
+
+
+def test_tiny_text_is_upscaled_and_dpi_follows():
+    img = make_docs.text_image(TEXT, dpi=40, width_in=8.5, height_in=3.0)  # glyphs a few pixels tall
+    prepared = prepare_scanned_page(img, 40, orientation=False, deskew_pages=False)
+    assert any(s.startswith("rescale_") for s in prepared.steps)
+    f = prepared.image.width / img.width
+    assert f > 1.2
+    # the page keeps its size in points
+    assert prepared.image.width * 72 / prepared.dpi == pytest.approx(img.width * 72 / 40, rel=0.02)
+    assert rescale_factor(None) == 1.0 and rescale_factor(20) == 1.0

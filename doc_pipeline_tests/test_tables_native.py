@@ -1,0 +1,110 @@
+"""Native table extraction: per-region choice among extractors, cross-page merge, sideways tables."""
+
+from reportlab.lib.pagesizes import letter
+
+from doc_pipeline.core.ingest import inspect_document
+from doc_pipeline.core.models import Block, Page, RawDocument, Table
+from doc_pipeline.core.table_native import check_grid, merge_continued_tables
+from doc_pipeline.core.table_stage import extract_document_tables
+from doc_pipeline_tests import make_docs
+
+W, H = letter
+ROWS = [["Country", "Fund", "Total"], ["Bulgaria", "2.3", "5.5"], ["Cyprus", "0.21", "0.21"],
+        ["Estonia", "1.1", "3.0"], ["Hungary", "8.6", "19.8"], ["Latvia", "1.5", "3.9"]]
+XS = [72, 220, 330, 440]
+
+
+def _table(c, rows, top, row_lines=True, col_lines=True):
+    """A table whose top edge is `top` points from the top of the page."""
+    y = H - top
+    n = len(rows)
+    c.setLineWidth(0.8)
+    c.rect(XS[0], y - n * 18, XS[-1] - XS[0], n * 18)
+    if col_lines:
+        for x in XS[1:-1]:
+            c.line(x, y, x, y - n * 18)
+    c.line(XS[0], y - 18, XS[-1], y - 18)  # header rule
+    if row_lines:
+        for i in range(2, n):
+            c.line(XS[0], y - i * 18, XS[-1], y - i * 18)
+    c.setFont("Helvetica", 10)
+    for i, row in enumerate(rows):
+        for x, cell in zip(XS, row):
+            c.drawString(x + 4, y - i * 18 - 13, cell)
+
+
+def _run(tmp_path, data: bytes, blocks=None, **kw) -> list[Table]:
+    p = tmp_path / "t.pdf"
+    p.write_bytes(data)
+    media, kind, infos = inspect_document(p)
+    raw = RawDocument(doc_id="t", raw_key="raw/t.pdf", media_type=media, sha256="", size=len(data), kind=kind, pages=infos)
+    pages = [Page(page_no=i.page_no, kind=i.kind, width=i.width, height=i.height, rotation=i.rotation,
+                  blocks=(blocks or {}).get(i.page_no, [])) for i in infos]
+    return extract_document_tables(str(p), raw, pages, **kw)
+
+
+def test_grid_check_flags_stacked_values_and_cut_words():
+    stacked = [["Country", "Fund"], ["Bulgaria\nCyprus\nEstonia", "2.3\n0.21\n1.1"]]
+    assert check_grid(stacked).stacked > 0 and not check_grid(stacked, ["Country"]).sound
+    cut = [["Coun", "try"], ["Bulg", "aria"]]
+    assert check_grid(cut, ["Country", "Bulgaria"]).integrity == 0
+    good = [["Country", "Fund"], ["Bulgaria", "2.3"]]
+    assert check_grid(good, ["Country", "Fund", "Bulgaria", "2.3"]).sound
+
+
+def test_ruled_table_without_row_lines_is_read_row_by_row(tmp_path):
+    # the box and column rules are there, the row rules are not: pdfplumber's ruled grid would put every body
+    # row in one cell; the region is read by the extractor whose grid holds no stacked values
+    data = make_docs.pdf_with(lambda c, i: _table(c, ROWS, 100, row_lines=False))
+    (t,) = _run(tmp_path, data)
+    assert t.rows == ROWS
+    assert t.method != "pdfplumber-lines"
+
+
+def test_fully_ruled_table_keeps_its_ruled_grid(tmp_path):
+    data = make_docs.pdf_with(lambda c, i: _table(c, ROWS, 100))
+    (t,) = _run(tmp_path, data)
+    assert t.rows == ROWS and t.method == "pdfplumber-lines"
+
+
+def test_unruled_table_in_layout_region(tmp_path):
+    data = make_docs.pdf_with(lambda c, i: _table(c, ROWS, 100, row_lines=False, col_lines=False))
+    region = Block(type="table", bbox=(60, 90, 450, 100 + 18 * len(ROWS) + 10), score=0.9)
+    tables = _run(tmp_path, data, {1: [region]})
+    assert [t.rows for t in tables] == [ROWS]
+
+
+def test_table_continued_on_next_page_is_merged_when_asked(tmp_path):
+    first, second = ROWS[:4], [ROWS[0]] + ROWS[4:]  # the header row repeats on page 2
+
+    def draw(c, i):
+        if i == 0:
+            c.setFont("Helvetica", 11)
+            c.drawString(72, H - 72, "Annex: funds per country")
+            _table(c, first, H - 18 * len(first) - 60)  # ends near the bottom
+        else:
+            _table(c, second, 60)  # starts at the top
+
+    data = make_docs.pdf_with(draw, pages=2)
+    per_page = _run(tmp_path, data)
+    assert [t.page_no for t in per_page] == [1, 2]
+    (merged,) = _run(tmp_path, data, merge_pages=True)
+    assert merged.rows == ROWS and merged.page_no == 1 and merged.method.endswith("+continued")
+
+
+def test_merge_needs_same_columns_and_adjacent_pages():
+    a = Table(page_no=1, bbox=(50, 600, 500, 780), rows=[["a", "b"], ["1", "2"]])
+    b = Table(page_no=2, bbox=(50, 40, 500, 200), rows=[["x", "y", "z"], ["1", "2", "3"]])
+    c = Table(page_no=3, bbox=(50, 40, 500, 200), rows=[["a", "b"], ["3", "4"]])
+    assert len(merge_continued_tables([a, b], {1: 792, 2: 792})) == 2
+    assert len(merge_continued_tables([a, c], {1: 792, 3: 792})) == 2
+
+
+def test_sideways_table_is_read_upright(tmp_path):
+    def draw(c, i):
+        c.translate(W, 0)
+        c.rotate(90)  # the table runs up the page, as in a landscape table printed on a portrait page
+        _table(c, ROWS, 100 - (H - W))
+
+    (t,) = _run(tmp_path, make_docs.pdf_with(draw))
+    assert t.rows == ROWS and "rotated" in t.method
