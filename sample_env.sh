@@ -40,7 +40,7 @@
 # export DOCPIPE_OPENSEARCH_INDEX=docpipe-documents
 
 # ---- engines ---------------------------------------------------------------------------------------------
-# OCR engine for scanned pages: "tesseract" or "rapidocr"
+# OCR engine for scanned pages: "tesseract" (fast), "rapidocr", or "fusion" (RapidOCR + Tesseract re-reads: most accurate, ~5x slower)
 # export DOCPIPE_OCR_ENGINE=tesseract
 # Tesseract language(s), e.g. "eng" or "eng+deu" (traineddata must be installed)
 # export DOCPIPE_OCR_LANG=eng
@@ -50,6 +50,21 @@
 # export DOCPIPE_RENDER_DPI=200
 # pages OCRed in parallel inside one run; 0 = one per CPU core
 # export DOCPIPE_OCR_WORKERS=0
+# scanned-page preprocessing and OCR details (docs/OCR.md)
+# export DOCPIPE_OCR_ORIENTATION=true      # Tesseract OSD: turn pages by 90/180/270 when confident
+# export DOCPIPE_OCR_DESKEW=true           # straighten small skews
+# export DOCPIPE_OCR_RESCALE=true          # resize pages whose text is tiny or huge
+# export DOCPIPE_OCR_RECHECK_BELOW=0.8     # fusion engine: Tesseract re-reads lines less sure than this
+# export DOCPIPE_OCR_LAYOUT_ORDER=true     # read lines column by column along layout blocks
+# export DOCPIPE_SEARCHABLE_PDF=false      # also write out/<doc_id>.pdf with a text layer (needs ocrmypdf)
+# layout and tables (docs/LAYOUT_TABLES.md)
+# export DOCPIPE_LAYOUT_MIN_SCORE=0.5
+# export DOCPIPE_LAYOUT_PARAGRAPHS=true
+# export DOCPIPE_LAYOUTPARSER_CONFIG=lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config   # layout_engine=layoutparser
+# export DOCPIPE_TABLE_METHODS=pdfplumber,lattice,stream
+# export DOCPIPE_TABLE_MERGE_PAGES=false
+# a burst of new files under raw/ runs in batches of this many documents per Dagster run (1 = one run each)
+# export DOCPIPE_RUN_BATCH_SIZE=8
 # tessdata folder; default: found automatically (/usr/share/tesseract-ocr/5/tessdata on Debian 12)
 # export DOCPIPE_TESSDATA_PREFIX=/usr/share/tesseract-ocr/5/tessdata
 # one OpenMP thread per Tesseract call: parallelism comes from page workers, which is several times faster
@@ -65,6 +80,8 @@
 # ---- fields / review -------------------------------------------------------------------------------------
 # fields below this confidence flag the document for human review
 # export DOCPIPE_FLAG_MIN_CONFIDENCE=0.5
+# per document type and field (JSON; "*" = every type): a field below its threshold flags the document
+# export DOCPIPE_FLAG_THRESHOLDS='{"invoice": {"total": 0.8}, "*": {"iban": 0.9}}'
 # roles (comma-separated) that see unmasked bank numbers besides admin
 # export DOCPIPE_UNMASKED_ROLES=
 

@@ -16,6 +16,7 @@ from doc_pipeline.settings import get_settings
 from doc_pipeline.storage import StorageError
 
 from api.routers import ops, results, retry, review, search, status, uploads
+from api.web import install as install_web
 
 log = logging.getLogger("docpipe.api")
 
@@ -93,6 +94,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DocumentError, _document_error)
     for r in (uploads, status, results, retry, review, search, ops):
         app.include_router(r.router)
+    install_web(app)  # review UI: /review, /view/{doc_id}, page images, static assets
     return app
 
 

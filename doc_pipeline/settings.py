@@ -63,6 +63,8 @@ class Settings(BaseSettings):
 
     # fields / review
     flag_min_confidence: float = 0.5
+    # per document type and field, e.g. {"invoice": {"total": 0.8}, "*": {"iban": 0.9}} (JSON in the env var)
+    flag_thresholds: dict[str, dict[str, float]] = {}
 
     # API
     jwt_secret: str = ""

@@ -250,3 +250,14 @@ def test_status_p95_with_10k_documents(client):
     p95 = statistics.quantiles(times, n=20)[-1]
     print(f"GET /status p95 over {len(times)} calls with 10k docs: {p95 * 1000:.1f} ms")
     assert p95 < 0.1
+
+
+def test_flagged_queue_masks_bank_numbers_for_reviewers(client):
+    seed_document("f1", owner="alice", flagged=True, doc_type="bank_statement",
+                  flag_reasons=[{"code": "low_confidence", "reason": "iban", "field": "iban"}])
+    seed_field("f1", "iban", "DE89370400440532013000", confidence=0.4)
+    item = client.get("/flagged", headers=auth("rita", "reviewer")).json()["items"][0]
+    iban = next(f for f in item["fields"] if f["name"] == "iban")
+    assert iban["value"].endswith("3000") and "37040044" not in iban["value"]
+    full = client.get("/flagged", headers=auth("root", "admin")).json()["items"][0]
+    assert next(f for f in full["fields"] if f["name"] == "iban")["value"] == "DE89370400440532013000"

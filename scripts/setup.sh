@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd ghostscript qpdf poppler-utils unpaper pngquant
-              fonts-dejavu-core docker-compose postgresql python3-venv)
+              fonts-dejavu-core docker-compose postgresql python3-venv chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

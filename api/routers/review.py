@@ -11,6 +11,9 @@ from doc_pipeline.db.repo import clean_text, now
 
 from api.deps import Ctx, get_ctx, load_document, require_roles
 from api.routers.retry import task_out
+from doc_pipeline.core.fields.schema import SENSITIVE_FIELDS
+from doc_pipeline.core.masking import mask_value, unmasked_roles
+
 from api.schemas import ErrorBody, FieldOut, FlaggedDocument, FlaggedPage, ReviewAccepted, ReviewRequest
 from api.services import audit
 from api.services.reprocess import request_reprocess
@@ -32,8 +35,12 @@ def flagged(request: Request, limit: int = Query(default=20, ge=1, le=200), offs
         if docs:
             for f in s.scalars(select(FieldRow).where(FieldRow.doc_id.in_(list(fields)))
                                .order_by(FieldRow.doc_id, FieldRow.name, FieldRow.ordinal)):
-                fields[f.doc_id].append(FieldOut(name=f.name, ordinal=f.ordinal, value=f.value,
-                                                 normalized=f.normalized, confidence=f.confidence,
+                value, normalized = f.value, f.normalized
+                if f.name in SENSITIVE_FIELDS and principal.role not in unmasked_roles():
+                    value = mask_value(f.name, value)
+                    normalized = mask_value(f.name, str(normalized)) if normalized not in (None, "") else normalized
+                fields[f.doc_id].append(FieldOut(name=f.name, ordinal=f.ordinal, value=value,
+                                                 normalized=normalized, confidence=f.confidence,
                                                  page_no=f.page_no, bbox=f.bbox, source=f.source))
     items = [FlaggedDocument(doc_id=d.doc_id, source_name=d.source_name, doc_type=d.doc_type,
                              applicant_id=d.applicant_id, status=d.status, flag_reasons=d.flag_reasons or [],

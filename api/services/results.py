@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from doc_pipeline.core.masking import mask_fields, mask_text, unmasked_roles
+from doc_pipeline.core.masking import mask_fields, mask_text, mask_words, unmasked_roles
 from doc_pipeline.core.models import DocumentResult
 from doc_pipeline.db import Database
 from doc_pipeline.results import build_result
@@ -10,7 +10,9 @@ from doc_pipeline.storage import ObjectStore
 
 
 def build(doc_id: str, store: ObjectStore, db: Database) -> DocumentResult:
-    return build_result(doc_id, store, db)
+    res = build_result(doc_id, store, db)
+    res.meta["viewer_url"] = f"/view/{doc_id}"  # the read-only page viewer of the review UI (api/web)
+    return res
 
 
 def masked(result: DocumentResult, role: str) -> DocumentResult:
@@ -19,6 +21,6 @@ def masked(result: DocumentResult, role: str) -> DocumentResult:
     if role in unmasked_roles():
         return result
     pages = [p.model_copy(update={"text": mask_text(p.text),
-                                  "words": [w.model_copy(update={"text": mask_text(w.text)}) for w in p.words]})
+                                  "words": mask_words(p.words)})
              for p in result.pages]
     return result.model_copy(update={"fields": mask_fields(result.fields, role), "pages": pages})

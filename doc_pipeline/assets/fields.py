@@ -80,7 +80,9 @@ def fields(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id:
         return extract_fields(pages, tbls.tables, doc_type_hint=hint, corrections=corrections, model=model)
 
     result, escalation = escalate_if_worth_it(docpipe, doc_id, doc, extract(ocr.pages), ocr.pages, extract)
-    flags = field_flags(result) + [f for f in result.flags if f.code.startswith("escalat")]
+    s = docpipe.settings()
+    flags = field_flags(result, s.flag_thresholds, s.flag_min_confidence) + [
+        f for f in result.flags if f.code.startswith("escalat")]
     result = result.model_copy(update={"flags": flags, "doc_id": doc_id})
     save_derived(docpipe, "fields", doc_id, result)
     repo.replace_fields(db, doc_id, result.fields, context.run.run_id, result.doc_type, flags)

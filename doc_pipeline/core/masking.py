@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from doc_pipeline.core.fields.normalize import ACCOUNT_RE, IBAN_RE, iban_is_valid
 from doc_pipeline.core.fields.schema import SENSITIVE_FIELDS
-from doc_pipeline.core.models import ExtractedField
+from doc_pipeline.core.models import ExtractedField, Word
 
 MASK_CHAR = "*"
 DEFAULT_UNMASKED_ROLES = frozenset({"admin"})
@@ -71,3 +71,24 @@ def mask_text(text: str) -> str:
     text = IBAN_RE.sub(_iban, text)
     text = ACCOUNT_RE.sub(lambda m: m.group(0)[: m.start("num") - m.start()] + _mask(m.group("num")), text)
     return _LONG_DIGITS_RE.sub(lambda m: _mask(m.group(0)), text)
+
+
+def mask_words(words: list[Word]) -> list[Word]:
+    """Mask words line by line, so that a number split over several words ("DE89 3704 0044 ...") is found: the
+    line is masked as text and every word takes its masked characters back."""
+    out: list[Word] = []
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and (words[j].block, words[j].line) == (words[i].block, words[i].line):
+            j += 1
+        line = words[i:j]
+        joined = " ".join(w.text for w in line)
+        masked = mask_text(joined)
+        pos = 0
+        for w in line:
+            piece = masked[pos:pos + len(w.text)]
+            out.append(w if piece == w.text else w.model_copy(update={"text": piece}))
+            pos += len(w.text) + 1
+        i = j
+    return out
