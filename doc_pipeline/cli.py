@@ -305,7 +305,7 @@ def _spawn(cmd: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, preexec_fn=pre)
 
 
-def _process_tree(pid: int) -> set[int]:
+def process_descendants(pid: int) -> set[int]:
     """pid's descendants, from /proc (code servers started by the webserver and daemon included)."""
     parents: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -325,7 +325,7 @@ def _process_tree(pid: int) -> set[int]:
 
 def _stop_children(procs: list[subprocess.Popen], grace: float = 20.0) -> None:
     """TERM each child's process group, wait, then KILL whatever of the whole tree is left."""
-    tree = {pid for p in procs for pid in _process_tree(p.pid)} | {p.pid for p in procs}
+    tree = {pid for p in procs for pid in process_descendants(p.pid)} | {p.pid for p in procs}
     for p in procs:
         if p.poll() is None:
             try:
@@ -367,6 +367,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface for all three se
     s = get_settings()
     ensure_dagster_home(s)
     Database(s.db_url)  # migrate once before three processes race to do it
+    from dagster import DagsterInstance
+
+    DagsterInstance.get().dispose()  # same for Dagster's own storage: webserver and daemon would race on a fresh home
     root = Path(__file__).resolve().parents[1]
     env = _child_env()
     env["DOCPIPE_HOME"] = str(s.home.resolve())

@@ -16,6 +16,7 @@ from doc_pipeline.core.models import STEPS
 from doc_pipeline.core.sniff import describe_unsupported, sniff_media_type
 from doc_pipeline.db import repo
 from doc_pipeline.db.models import ReprocessTask
+from doc_pipeline.escalation.dagster_tags import likely_to_escalate, paid_ocr_run_tags
 from doc_pipeline.jobs import document_job
 from doc_pipeline.resources import DocPipelineResource
 
@@ -82,33 +83,43 @@ def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResou
     existing = set(context.instance.get_dynamic_partitions(documents_partitions.name))
     add = [d for d, _ in dict.fromkeys(taken) if d not in existing]
     add = list(dict.fromkeys(add))
-    run_requests = plan_runs(taken, add, docpipe.settings().run_batch_size)
+    paid = {d for d, _ in taken if likely_to_escalate(_doc_meta(db, d))}
+    run_requests = plan_runs(taken, add, docpipe.settings().run_batch_size, paid)
     return SensorResult(run_requests=run_requests, cursor=new_cursor,
                         dynamic_partitions_requests=[documents_partitions.build_add_request(add)] if add else [])
 
 
-def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int) -> list[RunRequest]:
+def _doc_tags(doc_id: str, paid: set[str]) -> dict[str, str]:
+    return {"docpipe/doc_id": doc_id, "docpipe/trigger": "raw", **(paid_ocr_run_tags() if doc_id in paid else {})}
+
+
+def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
+              paid: set[str] = frozenset()) -> list[RunRequest]:
     """One run per document, except that partitions added together in this tick (a burst of new files) go in
     runs over ranges of up to `batch_size` consecutive partitions: Dagster pays a run's start-up once per batch,
     and still records a materialisation, status and lineage per document partition."""
     etag = dict(taken)
     added_set = set(added)
-    requests = [RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d,
-                           tags={"docpipe/doc_id": d, "docpipe/trigger": "raw"})
+    requests = [RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d, tags=_doc_tags(d, paid))
                 for d in dict.fromkeys(d for d, _ in taken) if d not in added_set]
     size = max(1, batch_size)
     for i in range(0, len(added), size):
         chunk = added[i:i + size]
-        if len(chunk) == 1:
-            d = chunk[0]
-            requests.append(RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d,
-                                       tags={"docpipe/doc_id": d, "docpipe/trigger": "raw"}))
+        if len(chunk) == 1 or any(d in paid for d in chunk):
+            # runs that may pay for cloud OCR stay single, so the paid-OCR tag limit bounds just them
+            requests.extend(RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d, tags=_doc_tags(d, paid))
+                            for d in chunk)
             continue
         digest = hashlib.sha1("|".join(f"{d}:{etag[d]}" for d in chunk).encode()).hexdigest()[:16]
         requests.append(RunRequest(run_key=f"batch:{digest}", tags={
             ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
             "docpipe/batch_size": str(len(chunk)), "docpipe/trigger": "raw"}))
     return requests
+
+
+def _doc_meta(db, doc_id: str) -> dict:
+    doc = repo.get_document(db, doc_id)
+    return {"doc_type_hint": doc.doc_type_hint, "applicant_id": doc.applicant_id} if doc else {}
 
 
 def downstream_steps(step: str) -> list[str]:

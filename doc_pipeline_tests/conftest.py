@@ -32,6 +32,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _isolated_dagster_home(monkeypatch):
+    """Each test starts without DAGSTER_HOME (ensure_dagster_home() sets it in os.environ for child processes);
+    without this one test's Dagster instance, runs and partitions leak into the next."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    yield
+    os.environ.pop("DAGSTER_HOME", None)
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """(host, port, user) of a reachable Postgres: DOCPIPE_TEST_PG_URL's, 127.0.0.1:5432, or a private cluster."""

@@ -107,3 +107,15 @@ def test_burst_runs_cover_ranges_of_partitions(docpipe_home, monkeypatch):
     assert [r.partition_key for r in iso] == [doc_id_for_key("raw/doc2.pdf")]
     (res,) = h.execute(iso)
     assert not res.success
+
+
+def test_runs_that_may_pay_for_cloud_ocr_are_single_and_tagged():
+    from doc_pipeline.escalation.dagster_tags import PAID_OCR_TAG
+    from doc_pipeline.sensors import plan_runs
+
+    taken = [(f"d{i}", f"e{i}") for i in range(5)]
+    reqs = plan_runs(taken, [d for d, _ in taken], batch_size=8, paid={"d3"})
+    assert len(reqs) == 5 and all(r.partition_key for r in reqs)  # the batch holding d3 stays single runs
+    assert [r.partition_key for r in reqs if r.tags.get(PAID_OCR_TAG) == "true"] == ["d3"]
+    reqs = plan_runs(taken, [d for d, _ in taken], batch_size=8)
+    assert len(reqs) == 1 and reqs[0].partition_key is None and not any(PAID_OCR_TAG in r.tags for r in reqs)

@@ -146,13 +146,13 @@ def _plain(metadata: dict) -> dict:
 
 
 def document_asset(*, deps: list[str], group_name: str, description: str, kinds: set[str],
-                   check_specs: list[AssetCheckSpec] | None = None):
+                   check_specs: list[AssetCheckSpec] | None = None, pool: str | None = None):
     """Declare a stage: `fn(context, docpipe, doc_id) -> StepOutput` becomes a partitioned asset named like fn."""
     check_name = check_specs[0].name if check_specs else None
 
     def decorate(fn: PerDocument):
         @asset(name=fn.__name__, partitions_def=documents_partitions, deps=deps, group_name=group_name,
-               description=description, kinds=kinds, check_specs=check_specs)
+               description=description, kinds=kinds, check_specs=check_specs, pool=pool)
         def _stage(context: AssetExecutionContext, docpipe: DocPipelineResource) -> MaterializeResult:
             return run_for_documents(context, docpipe, fn.__name__, fn, check_name)
 

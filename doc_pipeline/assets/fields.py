@@ -9,6 +9,7 @@ from doc_pipeline.core.fields.ner import load_field_model
 from doc_pipeline.core.fields.review import field_flags
 from doc_pipeline.core.models import OcrResult, Page, TablesResult
 from doc_pipeline.db import repo
+from doc_pipeline.escalation.dagster_tags import PAID_OCR_POOL
 from doc_pipeline.db.models import Review
 from doc_pipeline.resources import DocPipelineResource
 
@@ -62,7 +63,9 @@ def escalate_if_worth_it(docpipe: DocPipelineResource, doc_id: str, doc, result,
     return outcome.fields_result, outcome
 
 
-@document_asset(deps=["ocr_text", "tables", "field_model"], group_name="extract", kinds={"spacy"},
+# the step that may call a paid cloud OCR service runs in a concurrency pool operators can limit
+# (`dagster instance concurrency set docpipe_paid_ocr 2`); unlimited unless set
+@document_asset(deps=["ocr_text", "tables", "field_model"], group_name="extract", kinds={"spacy"}, pool=PAID_OCR_POOL,
                 check_specs=[AssetCheckSpec(CHECK_NAME, asset="fields",
                                             description="required fields present and above their confidence threshold")],
                 description="Typed fields with provenance (value, normalized value, confidence, page, bbox, source, "

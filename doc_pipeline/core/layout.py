@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from doc_pipeline.core.models import Block
+from doc_pipeline.core.registry import EngineRegistry
 
 # rapid-layout's pp_layout_cdla classes -> PubLayNet. Captions and equations are text blocks in PubLayNet's
 # annotation; running headers/footers are not annotated there, so they keep their own type (header/footer),
@@ -110,25 +111,18 @@ class LayoutEngineUnavailable(RuntimeError):
     """The named engine is registered but its optional dependencies or weights are not installed."""
 
 
-_FACTORIES: dict[str, Callable[..., LayoutEngine]] = {"rapid_layout": RapidLayoutEngine,
-                                                      "layoutparser": LayoutParserEngine}
-_INSTANCES: dict[tuple, LayoutEngine] = {}
-_LOCK = threading.Lock()
+ENGINES: EngineRegistry[LayoutEngine] = EngineRegistry("layout")
+ENGINES.register("rapid_layout", RapidLayoutEngine)
+ENGINES.register("layoutparser", LayoutParserEngine)
 
 
 def register_layout_engine(name: str, factory: Callable[..., LayoutEngine]) -> None:
-    _FACTORIES[name] = factory
+    ENGINES.register(name, factory)
 
 
 def get_layout_engine(name: str = "rapid_layout", **options) -> LayoutEngine:
     """One engine per (name, options, thread); `options` go to the factory (min_score, paragraphs, config)."""
-    if name not in _FACTORIES:
-        raise ValueError(f"unknown layout engine {name!r}; known: {sorted(_FACTORIES)}")
-    key = (name, tuple(sorted(options.items())), threading.get_ident())
-    with _LOCK:
-        if key not in _INSTANCES:
-            _INSTANCES[key] = _FACTORIES[name](**options)
-        return _INSTANCES[key]
+    return ENGINES.get(name, **options)
 
 
 def layout_options(settings) -> dict:

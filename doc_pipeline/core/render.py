@@ -66,3 +66,28 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
             img, native_dpi = images.load_image_page(path, info.page_no, max_image_pixels)
             img, steps = preprocess_page(img, native_dpi, info)
             yield RenderedPage(info.page_no, img, native_dpi, steps)
+
+
+def prepared_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int, *,
+                         orientation: bool = True, deskew: bool = True, rescale: bool = True):
+    """iter_page_images, with scanned pages turned upright, deskewed and rescaled (each step recorded)."""
+    from doc_pipeline.core.models import PageKind
+    from doc_pipeline.core.preprocess import prepare_scanned_page
+
+    kinds = {p.page_no: p.kind for p in raw.pages}
+    for page_img in iter_page_images(path, raw, dpi, max_page_pixels, max_image_pixels):
+        if kinds.get(page_img.page_no) == PageKind.scanned:
+            prepared = prepare_scanned_page(page_img.image, page_img.dpi, orientation=orientation,
+                                            deskew_pages=deskew, rescale=rescale, max_pixels=max_page_pixels)
+            page_img.image, page_img.dpi = prepared.image, prepared.dpi
+            page_img.preprocessing = [*page_img.preprocessing, *prepared.steps]
+        yield page_img
+
+
+def png_bytes(page_img: RenderedPage) -> bytes:
+    """The page as PNG with its DPI; fast compression (the images are written once and read a few times)."""
+    import io
+
+    buf = io.BytesIO()
+    page_img.image.save(buf, format="PNG", compress_level=1, dpi=(page_img.dpi, page_img.dpi))
+    return buf.getvalue()

@@ -8,6 +8,7 @@ from typing import Callable
 from PIL import Image
 
 from doc_pipeline.core.models import Word
+from doc_pipeline.core.registry import EngineRegistry
 
 
 @dataclass
@@ -38,15 +39,12 @@ def words_to_points(words: list[OcrWord], dpi: int) -> list[Word]:
                  line=w.line, block=w.block) for w in words]
 
 
-_REGISTRY: dict[str, Callable[..., OcrEngine]] = {}
-_INSTANCES: dict[tuple, OcrEngine] = {}
-_LOCK = threading.RLock()  # re-entrant: a composite engine gets its parts while being built
+ENGINES: EngineRegistry[OcrEngine] = EngineRegistry("OCR")
 
 
 def register_engine(name: str):
     def deco(factory):
-        _REGISTRY[name] = factory
-        return factory
+        return ENGINES.register(name, factory)
 
     return deco
 
@@ -55,10 +53,4 @@ def get_engine(name: str, **options) -> OcrEngine:
     """One engine instance per (name, options, thread): Tesseract handles are not thread-safe."""
     from doc_pipeline.core.ocr import fusion, rapid, tesseract  # noqa: F401 - registers the built-in engines
 
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown OCR engine {name!r}; known: {sorted(_REGISTRY)}")
-    key = (name, tuple(sorted(options.items())), threading.get_ident())
-    with _LOCK:
-        if key not in _INSTANCES:
-            _INSTANCES[key] = _REGISTRY[name](**options)
-        return _INSTANCES[key]
+    return ENGINES.get(name, **options)

@@ -1,0 +1,138 @@
+"""Measuring helpers: result lines, CPU time, peak RSS of a process tree, percentiles, free ports."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TargetResult:
+    """One line of the perf suite: `<target> <measured> <ratio> PASS|FAIL`."""
+
+    target: str
+    measured: float
+    unit: str
+    baseline: float | None  # None: an absolute target (limit below)
+    ratio: float | None
+    passed: bool
+    goal: str  # how PASS is decided, in words
+    notes: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        ratio = f"{self.ratio:.3f}" if self.ratio is not None else "-"
+        return f"{self.target} {self.measured:.4g} {ratio} {'PASS' if self.passed else 'FAIL'}"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def cpu_seconds() -> float:
+    """CPU (user + system) of this process, all threads, plus children that have been waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def process_tree(pid: int) -> set[int]:
+    """pid and all its descendants, read from /proc."""
+    from doc_pipeline.cli import process_descendants
+
+    return {pid} | process_descendants(pid)
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class TreeRssSampler:
+    """Samples the RSS of every process in a tree every `interval` seconds; keeps the largest single process
+    and the largest sum. Complements ru_maxrss, which only covers children once they have been waited for."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        self.pid, self.interval = pid, interval
+        self.peak_process = 0
+        self.peak_tree = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sizes = [rss_bytes(p) for p in process_tree(self.pid)]
+            if sizes:
+                self.peak_process = max(self.peak_process, max(sizes))
+                self.peak_tree = max(self.peak_tree, sum(sizes))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "TreeRssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def children_maxrss_bytes() -> int:
+    """The largest RSS any waited-for child (or its waited-for descendants) reached (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """TERM the process group we started (start_new_session=True), then KILL what is left of it."""
+    import signal
+
+    if proc.poll() is not None:
+        return
+    tree = process_tree(proc.pid)
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if proc.poll() is None:
+        proc.wait()

@@ -1,0 +1,172 @@
+"""Process a folder of documents through the real pipeline, the way `doc-pipeline process` does (ingest through
+raw/, one Dagster run per document executed in-process), and measure every stage.
+
+Wall seconds per stage come from step_checkpoints (result.meta["timings"]). CPU seconds per stage come from the
+Dagster event stream: the instance's handle_new_event is wrapped (in this process only, no pipeline code changes)
+so that at each STEP_START and STEP_SUCCESS/STEP_FAILURE the process CPU time (all threads, e.g. the OCR pool,
+plus waited-for children) is read. The in-process executor runs one step at a time, so the delta is the step's.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import resource
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from doc_pipeline_tests.bench.measure import cpu_seconds
+
+STAGES: tuple[str, ...] = ("raw_pdf", "page_images", "layout_blocks", "ocr_text", "tables", "fields", "index_docs")
+DOC_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+
+
+def use_fresh_home(home: Path | None = None) -> Path:
+    """Point DOCPIPE_HOME at a new folder (and let DAGSTER_HOME follow it) before anything reads the settings."""
+    home = Path(home) if home else Path(tempfile.mkdtemp(prefix="docpipe-bench-"))
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DOCPIPE_HOME"] = str(home.resolve())
+    os.environ.pop("DAGSTER_HOME", None)
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # as the CLI's children and scripts/*.sh: one thread per OCR call
+    from doc_pipeline.settings import reload_settings
+
+    reload_settings()
+    return home
+
+
+class StepCpuRecorder:
+    """Wraps instance.handle_new_event to read process CPU at step start/end, per (run_id, step_key)."""
+
+    def __init__(self, instance):
+        self.cpu: dict[tuple[str, str], float] = {}
+        self.wall: dict[tuple[str, str], float] = {}
+        self._open: dict[tuple[str, str], tuple[float, float]] = {}
+        original = instance.handle_new_event
+
+        def handle_new_event(event, *args, **kwargs):
+            self._observe(event)
+            return original(event, *args, **kwargs)
+
+        instance.handle_new_event = handle_new_event
+
+    def _observe(self, event) -> None:
+        de = getattr(event, "dagster_event", None)
+        if de is None or not event.step_key:
+            return
+        kind = de.event_type_value
+        key = (event.run_id, event.step_key)
+        if kind == "STEP_START":
+            self._open[key] = (cpu_seconds(), time.perf_counter())
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and key in self._open:
+            cpu0, t0 = self._open.pop(key)
+            self.cpu[key] = self.cpu.get(key, 0.0) + cpu_seconds() - cpu0
+            self.wall[key] = self.wall.get(key, 0.0) + time.perf_counter() - t0
+
+    def for_runs(self, run_ids: set[str]) -> tuple[dict[str, float], dict[str, float]]:
+        cpu, wall = {}, {}
+        for (run_id, step), v in self.cpu.items():
+            if run_id in run_ids:
+                cpu[step] = cpu.get(step, 0.0) + v
+                wall[step] = wall.get(step, 0.0) + self.wall[(run_id, step)]
+        return cpu, wall
+
+
+@dataclass
+class DocRow:
+    file: str
+    doc_id: str
+    status: str
+    kind: str
+    pages: int
+    seconds_total: float
+    cpu_total: float
+    seconds: dict[str, float] = field(default_factory=dict)  # step_checkpoints
+    cpu: dict[str, float] = field(default_factory=dict)  # event-stream CPU
+    ocr_confidence: float | None = None
+    fields: int = 0
+    tables: int = 0
+    flagged: bool = False
+    error: str | None = None
+
+    def csv_row(self) -> dict:
+        row = {"file": self.file, "doc_id": self.doc_id, "status": self.status, "kind": self.kind,
+               "pages": self.pages, "seconds_total": round(self.seconds_total, 3),
+               "cpu_total": round(self.cpu_total, 3),
+               "seconds_outside_stages": round(self.seconds_total - sum(self.seconds.values()), 3)}
+        for st in STAGES:
+            row[f"sec_{st}"] = _r(self.seconds.get(st))
+        for st in STAGES:
+            row[f"cpu_{st}"] = _r(self.cpu.get(st))
+        for st in STAGES:
+            row[f"cpu_per_page_{st}"] = _r(self.cpu[st] / self.pages) if st in self.cpu and self.pages else ""
+        row.update({"ocr_confidence": _r(self.ocr_confidence, 4), "fields": self.fields, "tables": self.tables,
+                    "flagged": int(self.flagged), "error": (self.error or "")[:300]})
+        return row
+
+
+def _r(v: float | None, nd: int = 3):
+    return "" if v is None else round(v, nd)
+
+
+def list_documents(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
+
+
+def process_folder(folder: Path, progress=None) -> tuple[list[DocRow], dict]:
+    """Every document of `folder` through the pipeline (DOCPIPE_HOME must already be chosen); rows + summary."""
+    from dagster import DagsterInstance
+
+    from doc_pipeline.cli import ingest_path, run_document
+    from doc_pipeline.db import get_database
+    from doc_pipeline.instance import ensure_dagster_home
+    from doc_pipeline.results import build_result
+    from doc_pipeline.resources import _cached_store
+    from doc_pipeline.settings import get_settings
+
+    s = get_settings()
+    ensure_dagster_home(s)
+    instance = DagsterInstance.get()
+    recorder = StepCpuRecorder(instance)
+    db, store = get_database(s.db_url), _cached_store(s)
+    files = list_documents(folder)
+    rows: list[DocRow] = []
+    loop_t0, loop_cpu0 = time.perf_counter(), cpu_seconds()
+    for path in files:
+        t0, cpu0 = time.perf_counter(), cpu_seconds()
+        doc_id = ingest_path(path)
+        run_document(doc_id, instance)
+        r = build_result(doc_id, store, db)
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+        stage_cpu, _ = recorder.for_runs(set(r.meta.get("run_ids") or []))
+        confs = [p.mean_conf for p in r.pages if p.mean_conf is not None]
+        row = DocRow(file=str(path), doc_id=doc_id, status=r.status.value, kind=r.kind.value if r.kind else "",
+                     pages=len(r.pages) or int(r.meta.get("page_count") or 0), seconds_total=wall, cpu_total=cpu,
+                     seconds=dict(r.meta.get("timings") or {}), cpu={k: v for k, v in stage_cpu.items() if k in STAGES},
+                     ocr_confidence=sum(confs) / len(confs) if confs else None, fields=len(r.fields),
+                     tables=len(r.tables), flagged=bool(r.flags), error=r.error)
+        rows.append(row)
+        if progress:
+            progress(row)
+    summary = {"documents": len(rows), "pages": sum(r.pages for r in rows),
+               "done": sum(r.status == "done" for r in rows), "failed": sum(r.status != "done" for r in rows),
+               "seconds": round(time.perf_counter() - loop_t0, 3), "cpu_seconds": round(cpu_seconds() - loop_cpu0, 3),
+               "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+               "home": os.environ.get("DOCPIPE_HOME")}
+    return rows, summary
+
+
+def write_csv(rows: list[DocRow], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dicts = [r.csv_row() for r in rows]
+    header = list(dicts[0]) if dicts else list(DocRow("", "", "", "", 0, 0.0, 0.0).csv_row())
+    with out.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=header)
+        w.writeheader()
+        w.writerows(dicts)
+
+
+def write_summary(summary: dict, out: Path) -> None:
+    out.write_text(json.dumps(summary, indent=2))

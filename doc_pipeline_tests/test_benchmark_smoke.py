@@ -1,0 +1,67 @@
+"""Smoke test of the benchmark tooling: benchmark.py on one tiny document through the real pipeline, the
+baselines on the same input, and the suite's pure helpers. Sizes are tiny; the figures are not asserted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from doc_pipeline_tests.bench import inputs
+from doc_pipeline_tests.bench.__main__ import stage_cpu_rows
+from doc_pipeline_tests.bench.measure import TargetResult, percentile
+from doc_pipeline_tests.bench.native import pdfplumber_alone
+from doc_pipeline_tests.bench.pipeline import run_pipeline
+from doc_pipeline_tests.bench.runner import STAGES
+from doc_pipeline_tests.bench.scanned import tesseract_alone
+
+
+def test_percentile_is_nearest_rank():
+    values = list(range(1, 101))
+    assert percentile(values, 95) == 95
+    assert percentile(values, 50) == 50
+    assert percentile([7.0], 95) == 7.0
+    assert percentile([3, 1, 2], 100) == 3
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_result_line_format():
+    assert TargetResult("x", 12.345, "s", 10.0, 1.2345, True, "").line() == "x 12.35 1.234 PASS"
+    assert TargetResult("y", 3.0, "ms", None, None, False, "").line() == "y 3 - FAIL"
+
+
+def test_generated_inputs_have_the_pages_asked_for(tmp_path):
+    import pypdfium2 as pdfium
+
+    assert len(pdfium.PdfDocument(inputs.native_pdf(3))) == 3
+    big = inputs.repeat_pages(inputs.native_pdf(2), 5)
+    assert len(pdfium.PdfDocument(big)) == 5
+
+
+def test_benchmark_on_one_document_writes_stage_figures(tmp_path: Path):
+    folder = tmp_path / "in"
+    pdf = inputs.write(folder, "one.pdf", inputs.native_pdf(1, seed=3))
+    pr = run_pipeline(folder, tmp_path / "work", timeout=120)
+    assert pr.summary["documents"] == 1 and pr.summary["failed"] == 0, pr.rows
+    (row,) = pr.rows
+    assert row["status"] == "done" and row["kind"] == "native" and row["pages"] == "1"
+    assert int(row["tables"]) >= 1  # the generated page has a ruled table
+    for st in STAGES:  # every stage timed from step_checkpoints and from the event stream
+        assert row[f"sec_{st}"] != "" and float(row[f"sec_{st}"]) >= 0, st
+        assert row[f"cpu_{st}"] != "" and float(row[f"cpu_{st}"]) >= 0, st
+    assert sum(float(row[f"sec_{st}"]) for st in STAGES) <= float(row["seconds_total"])
+    assert float(row["cpu_total"]) >= sum(float(row[f"cpu_{st}"]) for st in STAGES) * 0.99
+    assert pr.peak_rss_process > 50 * 2 ** 20 and pr.wall > pr.summary["seconds"]
+    (agg,) = stage_cpu_rows({"smoke": [pr]})
+    assert agg["pages"] == 1 and agg["cpu_per_page_total"] == pytest.approx(float(row["cpu_total"]), abs=1e-3)
+
+    base_s, base_pages = pdfplumber_alone([pdf])
+    assert base_pages == 1 and base_s > 0
+
+
+def test_tesseract_baseline_reads_rendered_pages(tmp_path: Path):
+    pdf = inputs.write(tmp_path, "scan.pdf", inputs.scanned_pdf(1, seed=4))
+    images = inputs.render_page_images(pdf, tmp_path / "img", 150)
+    assert len(images) == 1
+    assert tesseract_alone(images, 1) > 0
