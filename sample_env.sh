@@ -63,8 +63,10 @@
 # export DOCPIPE_LAYOUTPARSER_CONFIG=lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config   # layout_engine=layoutparser
 # export DOCPIPE_TABLE_METHODS=pdfplumber,lattice,stream
 # export DOCPIPE_TABLE_MERGE_PAGES=false
-# a burst of new files under raw/ runs in batches of this many documents per Dagster run (1 = one run each)
-# export DOCPIPE_RUN_BATCH_SIZE=8
+# a burst of new files under raw/ runs in batches of up to this many documents / bytes per Dagster run
+# (1 = one run each): the run start-up is paid once per batch; each document keeps its own partition
+# export DOCPIPE_RUN_BATCH_SIZE=25
+# export DOCPIPE_RUN_BATCH_MAX_BYTES=33554432
 # tessdata folder; default: found automatically (/usr/share/tesseract-ocr/5/tessdata on Debian 12)
 # export DOCPIPE_TESSDATA_PREFIX=/usr/share/tesseract-ocr/5/tessdata
 # one OpenMP thread per Tesseract call: parallelism comes from page workers, which is several times faster

@@ -60,6 +60,7 @@ def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResou
     if len(todo) == MAX_RUNS_PER_TICK:
         max_ts = cursor["ts"]  # more next tick; do not skip past what we have not taken
     taken: list[tuple[str, str]] = []  # (doc_id, etag) of files to process, in listing order
+    sizes: dict[str, int] = {}
     for obj in todo:
         row = rows.get(obj.key)
         doc_id = row.doc_id if row is not None else doc_id_for_key(obj.key)
@@ -76,6 +77,7 @@ def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResou
         repo.register_document(db, doc_id, obj.key, obj.etag, source=row.source if row else "drop",
                                source_name=name, status="queued", media_type=media)
         taken.append((doc_id, obj.etag))
+        sizes[doc_id] = obj.size
     new_cursor = json.dumps({"ts": max_ts})
     context.log.info(f"raw/ tick: {len(listing)} listed, {len(todo)} new, {time.perf_counter() - t0:.3f}s")
     if not taken:
@@ -84,9 +86,28 @@ def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResou
     add = [d for d, _ in dict.fromkeys(taken) if d not in existing]
     add = list(dict.fromkeys(add))
     paid = {d for d, _ in taken if likely_to_escalate(_doc_meta(db, d))}
-    run_requests = plan_runs(taken, add, docpipe.settings().run_batch_size, paid)
+    settings = docpipe.settings()
+    run_requests = plan_runs(taken, add, settings.run_batch_size, paid, sizes, settings.run_batch_max_bytes)
     return SensorResult(run_requests=run_requests, cursor=new_cursor,
                         dynamic_partitions_requests=[documents_partitions.build_add_request(add)] if add else [])
+
+
+def _batches(doc_ids: list[str], batch_size: int, sizes: dict[str, int], max_bytes: int) -> list[list[str]]:
+    """Consecutive groups of at most batch_size documents and (when max_bytes) about max_bytes of input, so a
+    burst of big scans does not end up serialised in one run."""
+    out: list[list[str]] = []
+    cur: list[str] = []
+    cur_bytes = 0
+    for d in doc_ids:
+        size = sizes.get(d, 0)
+        if cur and (len(cur) >= batch_size or (max_bytes and cur_bytes + size > max_bytes)):
+            out.append(cur)
+            cur, cur_bytes = [], 0
+        cur.append(d)
+        cur_bytes += size
+    if cur:
+        out.append(cur)
+    return out
 
 
 def _doc_tags(doc_id: str, paid: set[str]) -> dict[str, str]:
@@ -94,7 +115,8 @@ def _doc_tags(doc_id: str, paid: set[str]) -> dict[str, str]:
 
 
 def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
-              paid: set[str] = frozenset()) -> list[RunRequest]:
+              paid: set[str] = frozenset(), sizes: dict[str, int] | None = None,
+              max_batch_bytes: int = 0) -> list[RunRequest]:
     """One run per document, except that partitions added together in this tick (a burst of new files) go in
     runs over ranges of up to `batch_size` consecutive partitions: Dagster pays a run's start-up once per batch,
     and still records a materialisation, status and lineage per document partition."""
@@ -102,9 +124,7 @@ def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
     added_set = set(added)
     requests = [RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d, tags=_doc_tags(d, paid))
                 for d in dict.fromkeys(d for d, _ in taken) if d not in added_set]
-    size = max(1, batch_size)
-    for i in range(0, len(added), size):
-        chunk = added[i:i + size]
+    for chunk in _batches(added, max(1, batch_size), sizes or {}, max_batch_bytes):
         if len(chunk) == 1 or any(d in paid for d in chunk):
             # runs that may pay for cloud OCR stay single, so the paid-OCR tag limit bounds just them
             requests.extend(RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d, tags=_doc_tags(d, paid))

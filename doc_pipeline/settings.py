@@ -43,8 +43,10 @@ class Settings(BaseSettings):
     table_merge_pages: bool = False  # join a table continued on the next page (same columns) into one
     render_dpi: int = 200
     ocr_workers: int = 0  # 0 = one per CPU core
-    # a burst of new files under raw/ is processed in runs of up to this many documents (1 = one run each)
-    run_batch_size: int = 8
+    # a burst of new files under raw/ is processed in runs of up to this many documents (1 = one run each) and
+    # about this much input, so Dagster's per-run start-up is paid once per batch (docs/PERFORMANCE.md)
+    run_batch_size: int = 25
+    run_batch_max_bytes: int = 32 * 1024 * 1024
     tessdata_prefix: str | None = None
     # OCR quality (docs/OCR.md): scanned-page preprocessing and engine selection
     ocr_orientation: bool = True  # Tesseract OSD, turn pages by 90/180/270 when confident (~0.1-0.3 s/page)

@@ -348,7 +348,19 @@ def test_postgres_restarted_while_processing(docpipe_home, private_pg, monkeypat
     assert_consistent(dp, restart_id)
 
     # 2. down while a step wants to write: the step fails with the driver's reason; when Postgres is back the
-    #    re-run (Dagster run retry / POST /retry) completes the document
+    #    re-run (Dagster run retry / POST /retry) completes the document. The API, started while Postgres was up,
+    #    answers 503 with a reason during the outage and recovers by itself afterwards.
+    from fastapi.testclient import TestClient
+
+    from api.main import app
+    from doc_pipeline_tests.test_api_support import SECRET, auth, reset_caches
+
+    monkeypatch.setenv("DOCPIPE_JWT_SECRET", SECRET)
+    monkeypatch.setenv("DOCPIPE_RATE_LIMIT_PER_SECOND", "0")
+    reset_caches()
+    api = TestClient(app).__enter__()
+    admin = auth("root", "admin")
+    assert api.get(f"/status/{restart_id}", headers=admin).status_code == 200
     out = {}
     run = threading.Thread(target=lambda: out.setdefault("res", h.execute([reqs[outage_id]])[0]))
     run.start()
@@ -358,7 +370,12 @@ def test_postgres_restarted_while_processing(docpipe_home, private_pg, monkeypat
     assert not out["res"].success
     failure = next(e for e in out["res"].all_events if e.event_type_value == "STEP_FAILURE")
     assert "OperationalError" in str(failure.event_specific_data.error)
+    down = api.get(f"/status/{restart_id}", headers=admin)
+    assert down.status_code == 503 and down.json()["detail"]
+    assert api.get("/health").status_code == 503
     ctl("start")
+    assert api.get(f"/status/{restart_id}", headers=admin).status_code == 200  # no API restart needed
+    api.__exit__(None, None, None)
     res = h.execute([reqs[outage_id]])[0]
     assert res.success
     summary = assert_consistent(dp, outage_id)

@@ -46,7 +46,7 @@ def test_burst_of_uploads_and_drops_is_fully_accounted_for(embedded_env, tmp_pat
     assert uploaded <= {d.doc_id for d in docs}
     assert len(list(dp.store().list("raw/"))) == 70
     assert sorted(h.keys_of(reqs)) == sorted(d.doc_id for d in docs)  # every document in exactly one run
-    assert len(reqs) == 70 // 8 + 1  # a burst is batched (DOCPIPE_RUN_BATCH_SIZE=8)
+    assert len(reqs) == 3  # a burst is batched (DOCPIPE_RUN_BATCH_SIZE=25)
     assert set(h.instance.get_dynamic_partitions("documents")) == {d.doc_id for d in docs}
     assert h.tick() == []
 

@@ -119,3 +119,12 @@ def test_runs_that_may_pay_for_cloud_ocr_are_single_and_tagged():
     assert [r.partition_key for r in reqs if r.tags.get(PAID_OCR_TAG) == "true"] == ["d3"]
     reqs = plan_runs(taken, [d for d, _ in taken], batch_size=8)
     assert len(reqs) == 1 and reqs[0].partition_key is None and not any(PAID_OCR_TAG in r.tags for r in reqs)
+
+
+def test_batches_are_bounded_by_count_and_bytes():
+    from doc_pipeline.sensors import _batches
+
+    ids = [f"d{i}" for i in range(7)]
+    assert [len(b) for b in _batches(ids, 3, {}, 0)] == [3, 3, 1]
+    sizes = {d: 10 for d in ids} | {"d2": 100}
+    assert _batches(ids, 25, sizes, 50) == [["d0", "d1"], ["d2"], ["d3", "d4", "d5", "d6"]]

@@ -17,7 +17,7 @@ def raw_pdf(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id
     if doc is None:
         raise Failure(description=f"unknown document {doc_id}: it has no row in the documents table", allow_retries=False)
     s = docpipe.settings()
-    path = docpipe.local_raw_copy(doc.raw_key)
+    path = docpipe.local_raw_copy(doc.raw_key, doc.raw_version)
     media, kind, pages = inspect_document(path, Limits(s.max_pages, s.max_image_pixels, s.max_page_pixels,
                                                        max_stream_bytes=s.max_stream_bytes))
     info = docpipe.store().stat(doc.raw_key)

@@ -44,20 +44,34 @@ class DocPipelineResource(ConfigurableResource):
     def search(self) -> SearchBackend:
         return make_search_backend(self.settings())
 
-    def local_raw_copy(self, key: str, sha256: str | None = None) -> str:
-        """A local path for the raw object: the file itself for the local store, else a cached download."""
+    def local_raw_copy(self, key: str, version: str | None = None) -> str:
+        """A local path for the raw object: the file itself for the local store, else a cached download named by
+        the object's version (its sha256 or etag), so a file rewritten under the same key is downloaded again."""
+        import hashlib
+
         store = self.store()
         if store.name == "local":
             return str(store.path(key))  # type: ignore[attr-defined]
         cache = Path(tempfile.gettempdir()) / "docpipe-cache"
         cache.mkdir(exist_ok=True)
-        name = (sha256 or key.replace("/", "_"))[:64] + Path(key).suffix
+        name = hashlib.sha256(f"{key}\0{version or store.stat(key).etag}".encode()).hexdigest() + Path(key).suffix
         dest = cache / name
         if not dest.exists():
             tmp = dest.with_suffix(dest.suffix + f".{os.getpid()}.part")
             store.download_to(key, str(tmp))
             os.replace(tmp, dest)
+            _prune(cache, keep=RAW_CACHE_FILES)
         return str(dest)
+
+
+RAW_CACHE_FILES = 64  # downloads kept per worker machine: enough for the documents of a few concurrent runs
+
+
+def _prune(cache: Path, keep: int) -> None:
+    """Drop the least recently written downloads beyond `keep` (a long-running worker must not fill its disk)."""
+    files = sorted((p for p in cache.iterdir() if not p.name.endswith(".part")), key=lambda p: p.stat().st_mtime)
+    for old in files[:-keep]:
+        old.unlink(missing_ok=True)
 
 
 _STORES: dict[str, ObjectStore] = {}

@@ -147,14 +147,8 @@ def money(amount: float, currency: str | None) -> str:
 
 def parse_amount(text: str, default_currency: str | None = None) -> dict | None:
     """The first money amount in ``text`` as ``{"amount": float, "currency": code|None}``."""
-    for m in AMOUNT_RE.finditer(text):
-        val = parse_number(m["num"])
-        if val is None:
-            continue
-        if m["neg"]:
-            val = -val
-        cur = currency_code(m["cur1"] or m["cur2"]) or default_currency
-        return {"amount": round(val, 2), "currency": cur}
+    for _, _, found in find_amounts(text):
+        return {"amount": found["amount"], "currency": found["currency"] or default_currency}
     return None
 
 
