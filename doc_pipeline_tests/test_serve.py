@@ -49,6 +49,14 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's PID 1 may never reap orphans, so their /proc entries linger)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def test_serve_processes_dropped_file_and_stops_cleanly(tmp_path):
     home = tmp_path / "home"
     api_port, dagster_port = _free_port(), _free_port()
@@ -98,6 +106,6 @@ def test_serve_processes_dropped_file_and_stops_cleanly(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             raise AssertionError("serve did not stop within 40 s of SIGTERM")
     time.sleep(1)
-    alive = [p for p in children if Path(f"/proc/{p}").exists()]
+    alive = [p for p in children if _running(p)]
     assert not alive, f"children still running after serve stopped: {alive}"
     assert proc.returncode == 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
-import uuid
 from collections.abc import AsyncIterator
 from typing import BinaryIO
 
@@ -22,16 +21,13 @@ from doc_pipeline.core.errors import (CorruptDocumentError, EmptyDocumentError, 
                                       LimitExceededError)
 from doc_pipeline.core.sniff import EXTENSIONS, describe_unsupported, sniff_media_type
 from doc_pipeline.db import Document
+from doc_pipeline.core.doc_ids import new_doc_id  # noqa: F401 - the routers take ids from here
 from doc_pipeline.db.repo import clean_text, now
 from doc_pipeline.settings import Settings
 from doc_pipeline.storage import StorageError
 
 SPOOL_MEMORY = 1 << 20
 _UNSAFE_NAME = re.compile(r"[^\w.\- ()\[\]+,@]")
-
-
-def new_doc_id() -> str:
-    return uuid.uuid4().hex
 
 
 def too_large(limit: int) -> HTTPException:

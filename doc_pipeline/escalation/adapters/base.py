@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from doc_pipeline.core.models import Page
+from doc_pipeline.core.sniff import sniff_media_type
 from doc_pipeline.escalation.cache import cache_get, cache_put, content_hash
 from doc_pipeline.escalation.errors import EscalationError, MockNotAllowedError
 from doc_pipeline.escalation.ratelimit import bucket_for
@@ -40,15 +41,10 @@ _KV_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 .#/&'()-]{0,40}?)\s*[:]\s*(\S.*?
 
 
 def sniff_mime(content: bytes | None, key: str = "") -> str:
-    head = (content or b"")[:8]
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    if head.startswith(b"\x89PNG"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
+    """The content's media type by magic bytes (core.sniff), else by the key's extension."""
+    found = sniff_media_type((content or b"")[:1024])
+    if found:
+        return found
     ext = key.rsplit(".", 1)[-1].lower() if "." in key else ""
     return {"pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
             "tif": "image/tiff", "tiff": "image/tiff"}.get(ext, "application/octet-stream")
