@@ -22,7 +22,7 @@ from doc_pipeline.settings import get_settings
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Document pipeline: PDFs and scans in; text, layout, tables, fields, search and review out.")
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # piped output: wide enough for whole doc_ids
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -119,7 +119,7 @@ def process(paths: list[Path] = typer.Argument(..., exists=True, help="files or 
             for _, result, _ in rows:
                 _show_result(result)
         table = RichTable(title="doc-pipeline")
-        table.add_column("doc_id", overflow="fold")
+        table.add_column("doc_id", no_wrap=True)
         for col in ("status", "kind", "pages", "fields", "tables", "flagged", "seconds"):
             table.add_column(col)
         for path, r, sec in rows:
