@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,14 +37,10 @@ from doc_pipeline.storage import StorageError
 from doc_pipeline_tests.make_docs import text_pdf
 from doc_pipeline_tests.pipeline_harness import Harness
 
+from doc_pipeline_tests.conftest import _free_port  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DERIVED = ("raw_pdf", "page_images", "layout_blocks", "ocr_text", "tables", "fields")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
