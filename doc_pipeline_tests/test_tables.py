@@ -40,3 +40,19 @@ def test_word_grid_from_words():
     words = text_layer_words(open_pdf(data)[0])
     t = words_grid_table(words, (60, 80, 480, 170), 1)
     assert t is not None and len(t.rows) == 4 and t.rows[2] == ["09/01/2024", "Rent", "-1,400.00"]
+
+
+def test_ruled_tables_found_in_page_images():
+    """Scanned pages: ruling lines from the image, cells filled with the page's words; a text page has none."""
+    from doc_pipeline.core.table_scan import ruled_tables
+
+    for data, want in ((make_docs.table_pdf_ruled(), [4]), (make_docs.table_pdf_two_per_page(), [3, 4])):
+        words = text_layer_words(open_pdf(data)[0])
+        found = ruled_tables(make_docs.render_page(data, 200), 200, words, 1)
+        assert sorted(len(t.rows) for t in found) == want
+    (t,) = ruled_tables(make_docs.render_page(make_docs.table_pdf_ruled(), 150), 150,
+                        text_layer_words(open_pdf(make_docs.table_pdf_ruled())[0]), 1)
+    assert t.rows[2] == ["Pears", "5", "2.40"] and t.method == "ocr-ruled"
+    assert 70 <= t.bbox[0] <= 74  # PDF points, whatever the image DPI
+    text = make_docs.text_pdf(["Hello world", "no table here"])
+    assert ruled_tables(make_docs.render_page(text), 200, text_layer_words(open_pdf(text)[0]), 1) == []

@@ -1,7 +1,10 @@
+import io
+
 from dagster import AssetExecutionContext
+from PIL import Image
 
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
-from doc_pipeline.core.models import OcrResult, RawDocument, TablesResult
+from doc_pipeline.core.models import OcrResult, PageImages, RawDocument, TablesResult
 from doc_pipeline.core.table_stage import extract_document_tables
 from doc_pipeline.core.tables import table_to_csv
 from doc_pipeline.db import repo
@@ -11,15 +14,22 @@ from doc_pipeline.resources import DocPipelineResource
 @document_asset(deps=["layout_blocks", "ocr_text"], group_name="understand", kinds={"python"},
                 description="Tables as rows of cells (JSON) and CSV files: on native pages, per ruled or "
                             "layout-detected region the most plausible grid of pdfplumber / camelot lattice / stream; "
-                            "sideways tables via camelot; word grids inside layout table regions on scanned pages.")
+                            "sideways tables via camelot; on scanned pages ruling lines found in the image (OpenCV) "
+                            "filled with the OCR words, else word grids inside layout table regions.")
 def tables(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id: str) -> StepOutput:
     store = docpipe.store()
     raw = load_derived(docpipe, "raw_pdf", doc_id, RawDocument)
     ocr = load_derived(docpipe, "ocr_text", doc_id, OcrResult)
     s = docpipe.settings()
+    images = {i.page_no: i for i in load_derived(docpipe, "page_images", doc_id, PageImages).images}
+
+    def page_image(page_no: int):
+        pi = images.get(page_no)
+        return (Image.open(io.BytesIO(store.get_bytes(pi.key))), pi.dpi) if pi else None
+
     found = extract_document_tables(docpipe.local_raw_copy(raw.raw_key, raw.sha256), raw, ocr.pages,
                                     methods=tuple(m.strip() for m in s.table_methods.split(",") if m.strip()),
-                                    merge_pages=s.table_merge_pages)
+                                    merge_pages=s.table_merge_pages, page_image=page_image)
     store.delete_prefix(f"tables/{doc_id}/")
     for i, t in enumerate(found):
         t.index = i

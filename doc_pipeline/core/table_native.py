@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from doc_pipeline.core.models import BBox, Block, Table
-from doc_pipeline.core.tables import _clean, _overlap
+from doc_pipeline.core.tables import clean_rows, overlap_fraction
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Candidate:
 
     @property
     def rows(self) -> list[list[str]]:
-        return _clean(self.raw)
+        return clean_rows(self.raw)
 
 
 @dataclass
@@ -58,7 +58,7 @@ class GridCheck:
 
 def check_grid(raw: list[list[str]], words: list[str] | None = None) -> GridCheck:
     """How plausible a grid is, from its cells and the text-layer words inside its region (`words`)."""
-    rows = _clean(raw)
+    rows = clean_rows(raw)
     if len(rows) < 2 or max(len(r) for r in rows) < 2:
         return GridCheck(0.0, 0.0, 0.0, False)
     cells = [(c or "").strip() for r in raw for c in r]
@@ -142,7 +142,7 @@ def _clip(box: BBox, w: float, h: float, pad: float = 4) -> BBox | None:
 
 
 def _same_region(a: BBox, b: BBox) -> bool:
-    return _overlap(a, b) > 0.5 or _overlap(b, a) > 0.5
+    return overlap_fraction(a, b) > 0.5 or overlap_fraction(b, a) > 0.5
 
 
 def table_regions(ruled: list[Candidate], table_blocks: list[Block]) -> list[BBox]:
@@ -165,7 +165,7 @@ def choose(candidates: list[Candidate], region: BBox, page_words: list[tuple[str
     for c in candidates:
         if not _same_region(c.bbox, region):
             continue
-        inside = [t for t, b in page_words if _overlap(b, c.bbox) > 0.5]
+        inside = [t for t, b in page_words if overlap_fraction(b, c.bbox) > 0.5]
         check = check_grid(c.raw, inside)
         # ruling lines are the author's own statement of the structure: a sound ruled grid wins outright
         if c.method in RULED and check.sound:
@@ -250,7 +250,7 @@ def rotated_page_tables(path: str, plumber_page, page_no: int) -> list[Table]:
     box = (min(c["x0"] for c in chars), min(c["top"] for c in chars), max(c["x1"] for c in chars),
            max(c["bottom"] for c in chars)) if chars else None
     return [Table(page_no=page_no, bbox=tuple(round(v, 2) for v in box) if box else None,
-                  rows=_clean([[str(c) for c in r] for r in t.df.values.tolist()]), method=f"camelot-{best_flavor}-rotated")
+                  rows=clean_rows([[str(c) for c in r] for r in t.df.values.tolist()]), method=f"camelot-{best_flavor}-rotated")
             for q, flavor, t in cands if flavor == best_flavor]
 
 

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from PIL import Image
+
 from doc_pipeline.core.models import Page, PageKind, RawDocument, Table
+from doc_pipeline.core.table_scan import ruled_tables
 from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
                                          rotated_page_tables,
                                          rotated_text_share)
-from doc_pipeline.core.tables import native_tables, words_grid_table
+from doc_pipeline.core.tables import overlap_fraction, native_tables, words_grid_table
+
+PageImageLoader = Callable[[int], "tuple[Image.Image, int] | None"]
 
 
 def extract_document_tables(path: str, raw: RawDocument, pages: list[Page],
-                            methods: tuple[str, ...] = DEFAULT_METHODS, merge_pages: bool = False) -> list[Table]:
+                            methods: tuple[str, ...] = DEFAULT_METHODS, merge_pages: bool = False,
+                            page_image: PageImageLoader | None = None) -> list[Table]:
     """Every table of a document. Native pages: per table region the best of `methods` (table_native);
-    sideways text: camelot on the whole page; scanned pages: word grids in layout table regions.
+    sideways text: camelot on the whole page; scanned pages: ruling lines found in the page image (when
+    `page_image(page_no)` gives it) filled with the OCR words, then word grids in the other layout table regions.
     `merge_pages` joins tables continued across pages into one."""
-    found = _page_tables(path, raw, pages, methods)
+    found = _page_tables(path, raw, pages, methods, page_image)
     if merge_pages:
         found = merge_continued_tables(found, {p.page_no: p.height for p in pages})
     return found
 
 
-def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[str, ...]) -> list[Table]:
+def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[str, ...],
+                 page_image: PageImageLoader | None = None) -> list[Table]:
     found: list[Table] = []
     native = [p for p in pages if p.kind == PageKind.native]
     if native and raw.media_type == "application/pdf":
@@ -48,8 +58,13 @@ def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[
             native = []
     for p in pages:
         if p.kind == PageKind.scanned or p in native:
+            ruled: list[Table] = []
+            loaded = page_image(p.page_no) if page_image is not None and p.kind == PageKind.scanned else None
+            if loaded is not None:
+                ruled = ruled_tables(loaded[0], loaded[1], p.words, p.page_no)
+                found.extend(ruled)
             for b in p.blocks:
-                if b.type == "table":
+                if b.type == "table" and not any(overlap_fraction(b.bbox, t.bbox) > 0.5 for t in ruled):
                     t = words_grid_table(p.words, b.bbox, p.page_no)
                     if t is not None:
                         found.append(t)

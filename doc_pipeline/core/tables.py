@@ -9,7 +9,7 @@ import io
 from doc_pipeline.core.models import BBox, Block, Table, Word
 
 
-def _clean(rows: list[list]) -> list[list[str]]:
+def clean_rows(rows: list[list]) -> list[list[str]]:
     out = [[(c or "").replace("\n", " ").strip() for c in r] for r in rows]
     out = [r for r in out if any(r)]
     if not out:
@@ -18,7 +18,7 @@ def _clean(rows: list[list]) -> list[list[str]]:
     return [[r[j] if j < len(r) else "" for j in keep] for r in out]
 
 
-def _overlap(a: BBox, b: BBox) -> float:
+def overlap_fraction(a: BBox, b: BBox) -> float:
     """Fraction of a's area inside b."""
     w = min(a[2], b[2]) - max(a[0], b[0])
     h = min(a[3], b[3]) - max(a[1], b[1])
@@ -34,14 +34,14 @@ def native_tables(plumber_page, page_no: int, table_blocks: list[Block], rotatio
     tables: list[Table] = []
     seen: list[BBox] = []
     for t in plumber_page.find_tables({"vertical_strategy": "lines", "horizontal_strategy": "lines"}):
-        rows = _clean(t.extract())
+        rows = clean_rows(t.extract())
         if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
             tables.append(Table(page_no=page_no, bbox=tuple(round(v, 2) for v in t.bbox), rows=rows, method="pdfplumber-lines"))
             seen.append(t.bbox)
     if rotation:
         return tables
     for blk in table_blocks:
-        if any(_overlap(blk.bbox, s) > 0.5 for s in seen):
+        if any(overlap_fraction(blk.bbox, s) > 0.5 for s in seen):
             continue
         x0, y0, x1, y1 = blk.bbox
         pad = 4
@@ -50,7 +50,7 @@ def native_tables(plumber_page, page_no: int, table_blocks: list[Block], rotatio
             continue
         region = plumber_page.crop(box)
         found = region.extract_table({"vertical_strategy": "text", "horizontal_strategy": "text"})
-        rows = _clean(found or [])
+        rows = clean_rows(found or [])
         if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
             tables.append(Table(page_no=page_no, bbox=tuple(round(v, 2) for v in box), rows=rows, method="pdfplumber-text"))
     return tables
@@ -58,7 +58,7 @@ def native_tables(plumber_page, page_no: int, table_blocks: list[Block], rotatio
 
 def words_grid_table(words: list[Word], region: BBox, page_no: int) -> Table | None:
     """Rebuild a table from OCR words inside a region: rows by line overlap, columns by x-gaps common to rows."""
-    inside = [w for w in words if _overlap(w.bbox, region) > 0.5]
+    inside = [w for w in words if overlap_fraction(w.bbox, region) > 0.5]
     if len(inside) < 4:
         return None
     inside.sort(key=lambda w: ((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0]))
@@ -97,7 +97,7 @@ def words_grid_table(words: list[Word], region: BBox, page_no: int) -> Table | N
             j = sum(1 for c in cuts if cx > c)
             cells[j] = (cells[j] + " " + w.text).strip()
         rows.append(cells)
-    rows = _clean(rows)
+    rows = clean_rows(rows)
     if len(rows) < 2 or max(len(r) for r in rows) < 2:
         return None
     return Table(page_no=page_no, bbox=region, rows=rows, method="ocr-grid")
