@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from doc_pipeline.core.models import STEPS
+from doc_pipeline.search.base import SearchHit
 
 StepName = Literal["raw_pdf", "page_images", "layout_blocks", "ocr_text", "tables", "fields", "index_docs"]
 assert set(StepName.__args__) == set(STEPS)  # keep the literal in step with the pipeline
@@ -184,15 +185,6 @@ class ReviewAccepted(BaseModel):
     reprocess: ReprocessTaskOut
 
 
-class SearchHitOut(BaseModel):
-    doc_id: str
-    score: float
-    doc_type: str | None = None
-    applicant_id: str | None = None
-    source_name: str | None = None
-    highlights: list[str] = []
-
-
 class SearchResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "total": 1, "limit": 20, "offset": 0, "hits": [{
@@ -202,7 +194,7 @@ class SearchResponse(BaseModel):
     total: int
     limit: int
     offset: int
-    hits: list[SearchHitOut]
+    hits: list[SearchHit]  # the search backends' own hit model
 
 
 class ComponentHealth(BaseModel):

@@ -15,7 +15,7 @@ from doc_pipeline.search import SearchBackend, SearchQuery, make_search_backend
 from doc_pipeline.settings import get_settings
 
 from api.deps import Ctx, current_principal, get_ctx
-from api.schemas import SearchHitOut, SearchResponse
+from api.schemas import SearchResponse
 from api.services import audit
 
 router = APIRouter(tags=["search"])
@@ -62,4 +62,4 @@ def search(request: Request,
         hits = [h for h in hits if h.doc_id in allowed]
     audit.record(ctx.db, request, principal, "search", None, {"q": q, "returned": len(hits)})
     return SearchResponse(total=max(total, len(hits)), limit=limit, offset=offset,
-                          hits=[SearchHitOut(**h.model_dump()) for h in hits])
+                          hits=list(hits))
