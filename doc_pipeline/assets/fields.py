@@ -3,7 +3,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, MetadataValue
 from sqlalchemy import select
 
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
-from doc_pipeline.assets.field_model import load_model_bytes
+from doc_pipeline.assets.field_model import MODEL_KEY, load_model_bytes
 from doc_pipeline.core.fields import extract_fields
 from doc_pipeline.core.fields.ner import load_field_model
 from doc_pipeline.core.fields.review import field_flags
@@ -23,19 +23,22 @@ def review_decisions(docpipe: DocPipelineResource, doc_id: str) -> list[dict]:
         return [d for r in reviews for d in (r.decisions or [])]
 
 
-_MODEL_CACHE: dict[int, object] = {}
+_MODEL_CACHE: dict[str, object] = {}
 
 
 def field_model_for(docpipe: DocPipelineResource):
-    """The trained field model if `field_model` has been materialised (loaded once per process per version)."""
-    data = load_model_bytes(docpipe)
-    if data is None:
+    """The trained field model if `field_model` has been materialised, loaded once per process per version
+    (a stat per document, not a download)."""
+    info = docpipe.store().stat(MODEL_KEY)
+    if info is None:
         return None
-    key = hash(data)
-    if key not in _MODEL_CACHE:
+    if info.etag not in _MODEL_CACHE:
+        data = load_model_bytes(docpipe)
+        if data is None:
+            return None
         _MODEL_CACHE.clear()
-        _MODEL_CACHE[key] = load_field_model(data)
-    return _MODEL_CACHE[key]
+        _MODEL_CACHE[info.etag] = load_field_model(data)
+    return _MODEL_CACHE[info.etag]
 
 
 def escalate_if_worth_it(docpipe: DocPipelineResource, doc_id: str, doc, result, pages: list[Page], extract):
