@@ -19,7 +19,7 @@ def page_images(context: AssetExecutionContext, docpipe: DocPipelineResource, do
     store = docpipe.store()
     raw = load_derived(docpipe, "raw_pdf", doc_id, RawDocument)
     s = docpipe.settings()
-    path = docpipe.local_raw_copy(raw.raw_key, raw.sha256)
+    path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
     store.delete_prefix(f"pages/{doc_id}/")  # a page count that shrank leaves no orphans
     images = []
     for page_img in prepared_page_images(path, raw, s.render_dpi, s.max_page_pixels, s.max_image_pixels,

@@ -21,8 +21,9 @@ def raw_pdf(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id
     media, kind, pages = inspect_document(path, Limits(s.max_pages, s.max_image_pixels, s.max_page_pixels,
                                                        max_stream_bytes=s.max_stream_bytes))
     info = docpipe.store().stat(doc.raw_key)
-    raw = RawDocument(doc_id=doc_id, raw_key=doc.raw_key, media_type=media, sha256=file_sha256(path),
-                      size=info.size if info else 0, kind=kind, pages=pages, source_name=doc.source_name or "")
+    raw = RawDocument(doc_id=doc_id, raw_key=doc.raw_key, raw_version=doc.raw_version or "", media_type=media,
+                      sha256=file_sha256(path), size=info.size if info else 0, kind=kind, pages=pages,
+                      source_name=doc.source_name or "")
     save_derived(docpipe, "raw_pdf", doc_id, raw)
     repo.update_document(db, doc_id, media_type=media, sha256=raw.sha256, size=raw.size, kind=kind.value,
                          page_count=len(pages), error=None)

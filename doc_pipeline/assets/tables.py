@@ -27,7 +27,8 @@ def tables(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id:
         pi = images.get(page_no)
         return (Image.open(io.BytesIO(store.get_bytes(pi.key))), pi.dpi) if pi else None
 
-    found = extract_document_tables(docpipe.local_raw_copy(raw.raw_key, raw.sha256), raw, ocr.pages,
+    path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
+    found = extract_document_tables(path, raw, ocr.pages,
                                     methods=tuple(m.strip() for m in s.table_methods.split(",") if m.strip()),
                                     merge_pages=s.table_merge_pages, page_image=page_image)
     store.delete_prefix(f"tables/{doc_id}/")

@@ -142,6 +142,7 @@ class StepInfo(BaseModel):
 class RawDocument(BaseModel):
     doc_id: str
     raw_key: str
+    raw_version: str = ""  # the object's etag/mtime version this output was made from
     media_type: str
     sha256: str
     size: int
