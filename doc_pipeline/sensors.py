@@ -83,8 +83,7 @@ def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResou
     if not taken:
         return SensorResult(skip_reason=SkipReason(f"no new files among {len(listing)} under raw/"), cursor=new_cursor)
     existing = set(context.instance.get_dynamic_partitions(documents_partitions.name))
-    add = [d for d, _ in dict.fromkeys(taken) if d not in existing]
-    add = list(dict.fromkeys(add))
+    add = list(dict.fromkeys(d for d, _ in taken if d not in existing))
     paid = {d for d, _ in taken if likely_to_escalate(_doc_meta(db, d))}
     settings = docpipe.settings()
     run_requests = plan_runs(taken, add, settings.run_batch_size, paid, sizes, settings.run_batch_max_bytes)

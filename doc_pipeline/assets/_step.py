@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from doc_pipeline.assets.partitions import documents_partitions
 from doc_pipeline.core.errors import DocumentError
 from doc_pipeline.db import repo
+from doc_pipeline.notify import notify_document_event
 from doc_pipeline.resources import DocPipelineResource
 
 M = TypeVar("M", bound=BaseModel)
@@ -74,7 +75,7 @@ def pipeline_step(context: AssetExecutionContext, dp: DocPipelineResource, step:
         repo.step_finished(db, doc_id, step, timer.seconds, error=reason)
         repo.update_document(db, doc_id, status="failed", error=reason)
         repo.audit(db, "pipeline", "document_failed", doc_id, {"step": step, "reason": reason, "run_id": run_id})
-        _notify("failed", doc_id, "failed", [reason])
+        notify("failed", doc_id, "failed", [reason])
         if batch:
             raise DocumentFailed(doc_id, reason) from exc
         raise Failure(description=reason, metadata={"doc_id": doc_id, "reason": MetadataValue.text(reason)},
@@ -161,15 +162,10 @@ def document_asset(*, deps: list[str], group_name: str, description: str, kinds:
     return decorate
 
 
-def _notify(event: str, doc_id: str, status: str, reasons: list[str]) -> None:
-    try:
-        from doc_pipeline.notify import notify_document_event
-    except ImportError:
-        return
+def notify(event: str, doc_id: str, status: str, reasons: list[str]) -> None:
+    """The webhook for a document event (a no-op unless DOCPIPE_WEBHOOK_URL is set)."""
     try:
         notify_document_event(event, doc_id, status, reasons)
     except Exception as exc:  # a webhook must never fail a document
         log.warning("webhook for %s failed: %s", doc_id, exc)
 
-
-notify = _notify
