@@ -15,9 +15,15 @@ class DocumentNotFound(KeyError):
     pass
 
 
-def _derived(store: ObjectStore, asset: str, doc_id: str, model):
+def derived_key(asset: str, doc_id: str) -> str:
+    """Where each stage keeps its output for a document (inspectable, re-loadable)."""
+    return f"derived/{asset}/{doc_id}.json"
+
+
+def read_derived(store: ObjectStore, asset: str, doc_id: str, model):
+    """A stage's output for a document, or None when that stage has not run for it."""
     try:
-        return model.model_validate_json(store.get_bytes(f"derived/{asset}/{doc_id}.json"))
+        return model.model_validate_json(store.get_bytes(derived_key(asset, doc_id)))
     except KeyError:
         return None
 
@@ -38,11 +44,11 @@ def build_result(doc_id: str, store: ObjectStore, db: Database) -> DocumentResul
         doc = s.get(Document, doc_id)
     if doc is None:
         raise DocumentNotFound(doc_id)
-    raw = _derived(store, "raw_pdf", doc_id, RawDocument)
+    raw = read_derived(store, "raw_pdf", doc_id, RawDocument)
     # pages re-read by a cloud OCR service (escalation) replace the local OCR of the same document
-    ocr = _derived(store, "escalated_pages", doc_id, OcrResult) or _derived(store, "ocr_text", doc_id, OcrResult)
-    flds = _derived(store, "fields", doc_id, FieldsResult)
-    tbls = _derived(store, "tables", doc_id, TablesResult)
+    ocr = read_derived(store, "escalated_pages", doc_id, OcrResult) or read_derived(store, "ocr_text", doc_id, OcrResult)
+    flds = read_derived(store, "fields", doc_id, FieldsResult)
+    tbls = read_derived(store, "tables", doc_id, TablesResult)
     steps = step_infos(db, doc_id)
     flags = [Flag(**f) for f in (doc.flag_reasons or [])]
     return DocumentResult(

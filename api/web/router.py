@@ -17,6 +17,7 @@ from doc_pipeline.auth import Principal
 from doc_pipeline.core.fields.schema import SENSITIVE_FIELDS
 from doc_pipeline.core.masking import mask_text, unmasked_roles
 from doc_pipeline.core.models import BBox, ExtractedField, Page, PageImages
+from doc_pipeline.results import read_derived
 
 from api.deps import Ctx, current_principal, get_ctx, load_document
 from api.schemas import ErrorBody
@@ -131,10 +132,9 @@ def page_image(doc_id: str, request: Request, n: int = PathParam(ge=1, le=100_00
     result scale to it by image pixels / page points). Same access rules as the result, and audited. For roles that
     see masked values, the sensitive identifiers on the image are painted over."""
     load_document(ctx, principal, doc_id)
-    try:
-        images = PageImages.model_validate_json(ctx.store.get_bytes(f"derived/page_images/{doc_id}.json"))
-    except KeyError as exc:
-        raise HTTPException(status_code=404, detail="no page images for this document (yet)") from exc
+    images = read_derived(ctx.store, "page_images", doc_id, PageImages)
+    if images is None:
+        raise HTTPException(status_code=404, detail="no page images for this document (yet)")
     image = next((i for i in images.images if i.page_no == n), None)
     if image is None:
         raise HTTPException(status_code=404, detail=f"page {n} not found")

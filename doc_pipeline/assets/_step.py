@@ -15,14 +15,11 @@ from doc_pipeline.assets.partitions import documents_partitions
 from doc_pipeline.core.errors import DocumentError
 from doc_pipeline.db import repo
 from doc_pipeline.notify import notify_document_event
+from doc_pipeline.results import derived_key
 from doc_pipeline.resources import DocPipelineResource
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("doc_pipeline")
-
-
-def derived_key(asset: str, doc_id: str) -> str:
-    return f"derived/{asset}/{doc_id}.json"
 
 
 def save_derived(dp: DocPipelineResource, asset: str, doc_id: str, model: BaseModel) -> str:

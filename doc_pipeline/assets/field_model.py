@@ -7,6 +7,7 @@ from doc_pipeline.core.fields.ner import train_field_model
 from doc_pipeline.core.fields.review import corrections_to_training_examples
 from doc_pipeline.core.models import FieldsResult, OcrResult
 from doc_pipeline.db.models import Review
+from doc_pipeline.results import read_derived
 from doc_pipeline.resources import DocPipelineResource
 
 MODEL_KEY = "models/field_model/model.zip"
@@ -30,10 +31,9 @@ def field_model(context: AssetExecutionContext, docpipe: DocPipelineResource) ->
         reviewed = sorted({r.doc_id for r in s.scalars(select(Review))})
     examples = []
     for doc_id in reviewed:
-        try:
-            ocr = OcrResult.model_validate_json(store.get_bytes(f"derived/ocr_text/{doc_id}.json"))
-            flds = FieldsResult.model_validate_json(store.get_bytes(f"derived/fields/{doc_id}.json"))
-        except KeyError:
+        ocr = read_derived(store, "ocr_text", doc_id, OcrResult)
+        flds = read_derived(store, "fields", doc_id, FieldsResult)
+        if ocr is None or flds is None:
             continue  # reviewed but its results are gone: nothing to learn from
         examples.extend(corrections_to_training_examples("\n\n".join(p.text for p in ocr.pages), flds))
     store.put_bytes(CORRECTIONS_KEY, "".join(json.dumps(e) + "\n" for e in examples).encode(), "application/x-ndjson")

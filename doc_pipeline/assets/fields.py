@@ -11,6 +11,7 @@ from doc_pipeline.core.models import OcrResult, Page, TablesResult
 from doc_pipeline.db import repo
 from doc_pipeline.escalation.dagster_tags import PAID_OCR_POOL
 from doc_pipeline.db.models import Review
+from doc_pipeline.results import derived_key
 from doc_pipeline.resources import DocPipelineResource
 
 CHECK_NAME = "fields_confident"
@@ -46,7 +47,7 @@ def escalate_if_worth_it(docpipe: DocPipelineResource, doc_id: str, doc, result,
     from doc_pipeline.escalation import db_audit, get_escalation_settings, maybe_escalate
 
     store, db = docpipe.store(), docpipe.db()
-    escalated_key = f"derived/escalated_pages/{doc_id}.json"
+    escalated_key = derived_key("escalated_pages", doc_id)
     if not get_escalation_settings().enabled:
         store.delete(escalated_key)  # no stale cloud text from an earlier configuration
         return result, None
