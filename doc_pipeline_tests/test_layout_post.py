@@ -81,3 +81,84 @@ def test_rapid_layout_engine_detects_and_orders_blocks():
     blocks = engine.detect(img, dpi=72)
     assert all(b.type in {"text", "title", "list", "table", "figure", "header", "footer"} for b in blocks)
     assert [b.order for b in blocks] == list(range(len(blocks)))
+
+
+def _draw(rows: list[tuple[int, int, int]], w=700, h=400, ink=0) -> np.ndarray:
+    """Rows of (left, right, label_width): a label of that width, a word space, then words up to `right`."""
+    img = Image.new("L", (w, h), 255)
+    d = ImageDraw.Draw(img)
+    y = 20
+    for left, right, label in rows:
+        if label:
+            d.rectangle((left, y, left + label, y + LH), fill=ink)
+            left += label + 8  # a normal word space after "3." / "(ii)": no bullet gap
+        for x in range(left, right, 40):
+            d.rectangle((x, y, min(right, x + 32), y + LH), fill=ink)
+        y += LH + GAP
+    return np.asarray(img)
+
+
+def test_hanging_indent_block_is_a_list():
+    # "(2) Measure ..." then continuation lines indented to where the item's text starts; one label only
+    gray = _draw([(50, 650, 16), (74, 650, 0), (74, 650, 0), (74, 300, 0)])
+    assert [k for k, _, _ in split_text_blocks(gray, [("text", (40, 10, 660, 120), 0.9)])] == ["list"]
+    # the end of one item (indented), then the next item with its label
+    gray = _draw([(74, 650, 0), (74, 300, 0), (50, 650, 16), (74, 500, 0)])
+    assert [k for k, _, _ in split_text_blocks(gray, [("text", (40, 10, 660, 120), 0.9)])] == ["list"]
+
+
+def test_prose_with_first_line_indents_is_not_a_list():
+    gray = _draw([(74, 650, 0), (50, 650, 0), (50, 650, 0), (50, 300, 0), (74, 650, 0), (50, 400, 0)])
+    kinds = [k for k, _, _ in split_text_blocks(gray, [("text", (40, 10, 660, 160), 0.9)])]
+    assert kinds == ["text", "text"]
+    # a model "list"/reference block holding prose is split as text, not kept as a list
+    kinds = [k for k, _, _ in split_text_blocks(gray, [("list", (40, 10, 660, 160), 0.9)])]
+    assert kinds == ["text", "text"]
+
+
+def test_block_indented_from_its_column_is_a_list():
+    # column text flush at 50; then a block of unlabelled items indented to 90 that still ends at the right edge
+    rows = [(50, 650, 0)] * 3 + [(90, 650, 0), (90, 400, 0), (90, 650, 0), (90, 500, 0)]
+    gray = _draw(rows)
+    top = 20 + 3 * (LH + GAP) - 4
+    blocks = [("text", (45, 10, 655, top - 2), 0.9), ("text", (85, top, 655, 190), 0.9)]
+    assert [k for k, _, _ in split_text_blocks(gray, blocks)][-1] == "list"
+    # centred lines (an equation, a quote) do not reach the right edge: not a list
+    rows = [(50, 650, 0)] * 3 + [(200, 500, 0), (200, 480, 0)]
+    blocks = [("text", (45, 10, 655, top - 2), 0.9), ("text", (190, top, 510, 130), 0.9)]
+    assert [k for k, _, _ in split_text_blocks(_draw(rows), blocks)][-1] == "text"
+    # a caption indented the same way stays text
+    blocks = [("text", (45, 10, 655, top - 2), 0.9), ("caption", (85, top, 655, 190), 0.9)]
+    assert [k for k, _, _ in split_text_blocks(gray, blocks)][-1] == "text"
+
+
+def test_model_box_cutting_into_the_text_is_not_an_indent():
+    rows = [(50, 650, 0)] * 3 + [(50, 650, 0), (50, 400, 0)]
+    gray = _draw(rows)
+    top = 20 + 3 * (LH + GAP) - 4
+    blocks = [("text", (45, 10, 655, top - 2), 0.9), ("list", (120, top, 655, 130), 0.9)]  # box starts mid-line
+    assert [k for k, _, _ in split_text_blocks(gray, blocks)][-1] == "text"
+
+
+def test_light_print_is_found_and_not_broken_into_bullets():
+    gray = _draw([(50, 650, 0)] * 4, ink=185)  # grey print, lighter than the fixed ink level
+    lines = text_lines(gray)
+    assert len(lines) == 4 and not any(ln.bullet for ln in lines)
+
+
+def test_bold_one_line_paragraph_in_a_text_block_is_a_title():
+    img = Image.new("L", (700, 300), 255)
+    d = ImageDraw.Draw(img)
+
+    def words(y, left, right, stroke):  # letters drawn as vertical strokes of the given width
+        for x in range(left, right, 9):
+            d.rectangle((x, y, x + stroke - 1, y + LH), fill=0)
+
+    y = 20
+    for left, right, stroke in [(50, 650, 2), (50, 650, 2), (50, 300, 2),   # a paragraph
+                                (50, 200, 5),                              # bold heading
+                                (50, 650, 2), (50, 400, 2)]:               # the next paragraph
+        words(y, left, right, stroke)
+        y += LH + GAP + (10 if stroke == 5 else 0)
+    out = split_text_blocks(np.asarray(img), [("text", (40, 10, 660, 200), 0.9)])
+    assert [k for k, _, _ in out] == ["text", "title", "text"]

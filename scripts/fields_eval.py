@@ -117,13 +117,16 @@ def main() -> int:
         if doc.dataset == "funsd":
             gt_pairs = [(kv.get("key", ""), kv.get("value", "")) for kv in doc.gt.get("key_values") or []]
             pred = [(f.name, f.value) for f in fr.fields if f.source == FieldSource.kv]
-            c = m.kv_pair_counts(gt_pairs, pred)
+            c = scoring.kv_counts(gt_pairs, pred)
             kv_counts += c
-            kv_fuzzy += m.kv_pair_counts(gt_pairs, pred, min_similarity=0.8)
-            gn = {(m.normalize_text_value(k), m.normalize_text_value(v)) for k, v in gt_pairs}
+            kv_fuzzy += scoring.kv_counts(gt_pairs, pred, min_similarity=0.8)
+            def cmp(s: str) -> str:
+                return m.normalize_text_value(scoring.kv_compare_form(s))
+
+            gn = {(cmp(k), cmp(v)) for k, v in gt_pairs}
             for f in fr.fields:
                 if f.source == FieldSource.kv:
-                    ok = (m.normalize_text_value(f.name), m.normalize_text_value(f.value)) in gn
+                    ok = (cmp(f.name), cmp(f.value)) in gn
                     calib.append((f.confidence, ok))
                     calib_groups["kv"].append((f.confidence, ok))
             if args.verbose:

@@ -19,6 +19,7 @@ CDLA_TO_PUBLAYNET = {
     "text": "text", "title": "title", "figure": "figure", "figure_caption": "text", "table": "table",
     "table_caption": "text", "header": "header", "footer": "footer", "reference": "list", "equation": "text",
 }
+CAPTIONS = frozenset({"figure_caption", "table_caption"})
 
 
 class LayoutEngine(abc.ABC):
@@ -49,6 +50,9 @@ class RapidLayoutEngine(LayoutEngine):
         if self.paragraphs:
             from doc_pipeline.core.layout_post import split_text_blocks
 
+            # captions go in as "caption" (split into paragraphs like text, but never turned into a list)
+            raw = [("caption" if name in CAPTIONS else kind, box, score)
+                   for (kind, box, score), name in zip(raw, out.class_names)]
             raw = split_text_blocks(np.asarray(rgb.convert("L")), raw)
         s = 72.0 / dpi
         blocks = [Block(type=kind, bbox=tuple(round(v * s, 2) for v in box), score=round(score, 4))

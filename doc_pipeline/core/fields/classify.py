@@ -24,6 +24,8 @@ CUES: dict[str, list[tuple[str, float]]] = {
         (r"\binvoice\b", 2.0), (r"\bfactu(u?r|re)\b", 2.0), (r"\brechnung\b", 2.0), (r"\bbill to\b", 1.5),
         (r"\bdue date\b", 1.0), (r"\bvat\b|\bbtw\b|\btva\b|\bmwst\b", 1.0), (r"\binvoice (no|number|#)", 1.5),
         (r"\bsubtotal\b", 0.5), (r"\bpayment terms\b", 1.0), (r"\bamount due\b", 1.0), (r"\biban\b", 0.3),
+        # a seller's tax registration number is printed on invoices (GSTIN, VAT reg. no, USt-IdNr, SIRET ...)
+        (r"\bgstin\b|\bvat ?(reg(istration)?|no|number|id)\b|\bust-?id(nr)?\b|\bsiret\b|\btax id\b", 1.0),
     ],
     "pay_stub": [
         (r"\bpay ?(stub|slip)\b|\bpayslip\b", 3.0), (r"\bgross pay\b", 2.0), (r"\bnet pay\b", 2.0),
@@ -46,6 +48,9 @@ CUES: dict[str, list[tuple[str, float]]] = {
         (r"\bfax\b", 0.5), (r"\bfrom\s*:", 0.5), (r"\bto\s*:", 0.5), (r"\bsubject\s*:|\bre\s*:", 0.7),
         (r"☐|□|\[ \]", 1.0), (r"\bplease (print|complete|fill)\b", 1.0), (r"\bform\b", 0.8), (r"\bcc\s*:", 0.5),
         (r"\bpages?\s*:", 0.5), (r"\baddress\s*:", 0.3), (r"\bbrand\b", 0.3), (r"\bapproved\b", 0.5),
+        # blanks to fill in ("NAME ____", "STUDY NAME_") and field hints printed under blanks ("(Name)", "(Date)")
+        (r"_{3,}|[A-Za-z]_(\s|$)", 1.0), (r"\((name|date|signature|title|position|phone( number)?|address)\)", 1.0),
+        (r"\b(information|contact|cover|data|request|order|record|transmittal|approval)\s+(sheet|form)\b", 1.0),
     ],
     "report": [
         (r"\babstract\b", 1.5), (r"\bintroduction\b", 1.0), (r"\bconclusions?\b", 1.0), (r"\breferences\b", 1.0),
@@ -79,6 +84,10 @@ def doc_type_scores(pages: list[Page], text: str) -> dict[str, float]:
         # many short "label:" lines are forms
         colon_lines = len(re.findall(r"^[^\n:]{1,40}:", head, re.MULTILINE))
         scores["form"] += min(2.0, colon_lines / 8)
+        # a one-page document made mostly of short lines (labels, blanks, boxes) reads as a form
+        lines = [ln for ln in head.splitlines() if ln.strip()]
+        if len(pages) == 1 and len(lines) >= 8 and sum(len(ln.split()) <= 5 for ln in lines) >= 0.5 * len(lines):
+            scores["form"] += 0.5
         # lots of table-like blocks and money: statements/invoices
         if any(b.type == "table" for pg in pages for b in pg.blocks):
             scores["invoice"] += 0.3

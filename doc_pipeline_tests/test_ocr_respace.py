@@ -1,0 +1,41 @@
+"""RapidOCR re-spacing: spaces the recogniser dropped are put back where the line's ink shows a gap."""
+
+import numpy as np
+
+from doc_pipeline.core.ocr.rapid import boundary_gaps, insert_gap_spaces
+
+LH = 20.0  # line height in pixels
+
+
+def test_gap_between_centres_is_the_widest_ink_free_run():
+    ink = np.zeros(40, dtype=bool)
+    ink[0:5] = ink[8:10] = ink[30:35] = True  # a, (narrow glyph), b
+    assert boundary_gaps([2.0, 9.0, 32.0], ink) == [3, 20]
+
+
+def test_dropped_space_put_back_as_wide_as_the_lines_own_spaces():
+    # "TEL:03 9872": the recogniser kept the space before 9872 (gap 9 px) and dropped one before ':' (gap 8 px)
+    txt = "TEL:03 9872"
+    gaps = [2, 2, 8, 2, 2, 9, 2, 2, 2]
+    assert insert_gap_spaces(txt, gaps, LH) == "TEL :03 9872"
+
+
+def test_letter_gaps_and_narrow_glyph_bearings_are_not_spaces():
+    txt = "3.30*"
+    gaps = [3, 3, 2, 3]  # a monospace '.' leaves some air on both sides: still well under 0.4 line heights
+    assert insert_gap_spaces(txt, gaps, LH) == txt
+
+
+def test_line_without_spaces_uses_the_absolute_threshold():
+    assert insert_gap_spaces("3.30*", [1, 1, 1, 9], LH) == "3.30 *"  # 0.45 line heights
+    assert insert_gap_spaces("AB", [7], LH) == "AB"  # 0.35: not enough without other spaces to compare with
+
+
+def test_mismatched_gaps_leave_the_text_alone():
+    assert insert_gap_spaces("ABC", [9], LH) == "ABC"
+
+
+def test_decimal_points_are_never_spaced():
+    # a monospace '.' between digits leaves wide air on both sides: "5.6600" must not become "5 .6600"
+    assert insert_gap_spaces("5.6600", [9, 9, 1, 1, 1], LH) == "5.6600"
+    assert insert_gap_spaces("1,250", [9, 9, 1, 1], LH) == "1,250"
