@@ -45,8 +45,13 @@ class Ctx:
         return object_store(self.settings)
 
 
-def get_ctx() -> Ctx:
+def make_ctx() -> Ctx:
     return Ctx(settings=get_settings(), auth=get_auth_settings())
+
+
+async def get_ctx() -> Ctx:
+    # async (no I/O here): FastAPI runs sync dependencies in its thread pool, a hop per dependency per request
+    return make_ctx()
 
 
 def client_ip(request: Request) -> str | None:
@@ -69,7 +74,7 @@ def unauthorized(reason: str) -> HTTPException:
     return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-def current_principal(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+async def current_principal(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
     if creds is None or not creds.credentials:
         raise unauthorized("missing bearer token")
     auth = get_auth_settings()
@@ -86,7 +91,7 @@ def current_principal(request: Request, creds: HTTPAuthorizationCredentials | No
 
 
 def require_roles(*roles: str):
-    def check(principal: Principal = Depends(current_principal)) -> Principal:
+    async def check(principal: Principal = Depends(current_principal)) -> Principal:
         if principal.role not in roles:
             raise HTTPException(status_code=403, detail=f"this needs the role {' or '.join(roles)}")
         return principal

@@ -63,6 +63,9 @@ def ingest_path(path: Path, doc_type: str | None = None, applicant_id: str | Non
     return doc_id
 
 
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def run_document(doc_id: str, instance) -> bool:
     from doc_pipeline.assets.partitions import documents_partitions
 
@@ -71,8 +74,48 @@ def run_document(doc_id: str, instance) -> bool:
     job = _definitions().resolve_job_def("process_document")
     res = job.execute_in_process(partition_key=doc_id, instance=instance, raise_on_error=False,
                                  tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli"},
-                                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+                                 run_config=QUIET_RUN_CONFIG)
     return res.success
+
+
+def run_documents(doc_ids: list[str], instance, batch_size: int, sizes: dict[str, int] | None = None,
+                  max_batch_bytes: int = 0):
+    """Process documents as the raw/ sensor does: documents that are new partitions go in in-process runs over
+    ranges of up to `batch_size` consecutive partitions (Dagster's run start-up and step overhead paid once per
+    batch; each document keeps its own partition, materialisations and status), the others one run each. A
+    document that fails inside a batch is run again alone, so its own partition shows the failure.
+    Yields (doc_ids, run_ids) per run group, for progress."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from doc_pipeline.assets.partitions import documents_partitions
+    from doc_pipeline.db import get_database, repo
+    from doc_pipeline.sensors import _batches
+
+    doc_ids = list(dict.fromkeys(doc_ids))
+    existing = set(instance.get_dynamic_partitions(documents_partitions.name))
+    new = [d for d in doc_ids if d not in existing]
+    if new:  # added together, so they are consecutive in the partition order and a range covers just them
+        instance.add_dynamic_partitions(documents_partitions.name, new)
+    for d in doc_ids:
+        if d in existing:
+            run_document(d, instance)
+            yield [d]
+    db = get_database(get_settings().db_url)
+    job = _definitions().resolve_job_def("process_document")
+    for chunk in _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes):
+        if len(chunk) == 1:
+            run_document(chunk[0], instance)
+            yield chunk
+            continue
+        job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG, tags={
+            ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
+            "docpipe/batch_size": str(len(chunk)), "docpipe/trigger": "cli"})
+        for d in chunk:
+            doc = repo.get_document(db, d)
+            if doc is None or doc.status != "done":
+                repo.close_reprocess_requests(db, d, reason="isolate")  # done here, not by a daemon later
+                run_document(d, instance)
+        yield chunk
 
 
 @app.command()
@@ -99,21 +142,28 @@ def process(paths: list[Path] = typer.Argument(..., exists=True, help="files or 
     rows, failed = [], 0
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=as_json) as bar:
-        task = bar.add_task("processing", total=len(files))
+        task = bar.add_task("ingesting", total=len(files))
+        paths: dict[str, Path] = {}
         for path in files:
-            bar.update(task, description=f"processing {path.name}")
+            paths.setdefault(ingest_path(path, doc_type=doc_type), path)
+        bar.update(task, description="processing")
+        sizes = {d: p.stat().st_size for d, p in paths.items()}
+        t0 = time.perf_counter()
+        # runs over batches of documents (DOCPIPE_RUN_BATCH_SIZE), like the raw/ sensor: Dagster's per-run cost
+        # is paid once per batch; every document keeps its own partition and status
+        for chunk in run_documents(list(paths), instance, s.run_batch_size, sizes, s.run_batch_max_bytes):
+            seconds = (time.perf_counter() - t0) / len(chunk)  # a batch's wall time, shared by its documents
+            for doc_id in chunk:
+                result = build_result(doc_id, store, db)
+                failed += result.status.value != "done"
+                rows.append((paths[doc_id], result, seconds))
+                bar.advance(task)
+                if as_json:
+                    print(json.dumps({"doc_id": doc_id, "status": result.status.value, "source": str(paths[doc_id]),
+                                      "kind": result.kind.value if result.kind else None,
+                                      "pages": len(result.pages), "seconds": round(seconds, 3),
+                                      "error": result.error}), flush=True)
             t0 = time.perf_counter()
-            doc_id = ingest_path(path, doc_type=doc_type)
-            run_document(doc_id, instance)
-            result = build_result(doc_id, store, db)
-            seconds = time.perf_counter() - t0
-            failed += result.status.value != "done"
-            rows.append((path, result, seconds))
-            bar.advance(task)
-            if as_json:
-                print(json.dumps({"doc_id": doc_id, "status": result.status.value, "source": str(path),
-                                  "kind": result.kind.value if result.kind else None, "pages": len(result.pages),
-                                  "seconds": round(seconds, 3), "error": result.error}), flush=True)
     if not as_json:
         if show:
             for _, result, _ in rows:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     layout_engine: str = "rapid_layout"
     layout_min_score: float = 0.5  # layout-model detections below this score are dropped
     layout_paragraphs: bool = True  # split model text blocks into paragraphs, detect lists (image only, ~ms/page)
+    layout_threads: int = 1  # ONNX Runtime intra-op threads per layout engine (pages run in parallel; 0 = ORT default)
     layoutparser_config: str = "lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config"  # layout_engine=layoutparser
     # tables on native pages: extractors tried per region (pdfplumber, lattice, stream, network, hybrid);
     # the most plausible grid wins. network/hybrid read the whole page: slower, rarely better

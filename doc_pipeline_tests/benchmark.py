@@ -2,8 +2,8 @@
 
     python doc_pipeline_tests/benchmark.py FOLDER --out report.csv [--home DIR] [--summary summary.json]
 
-Each document goes through raw/ and one in-process Dagster run, as `doc-pipeline process` does, in a fresh
-DOCPIPE_HOME (a new temp folder unless --home). Columns: pages, kind, status, wall and CPU seconds in total and
+Each document goes through raw/ and in-process Dagster runs over batches of documents (--batch, default
+DOCPIPE_RUN_BATCH_SIZE; 1 = one run per document), as `doc-pipeline process` does, in a fresh DOCPIPE_HOME (a new temp folder unless --home). Columns: pages, kind, status, wall and CPU seconds in total and
 per stage (sec_*, cpu_*, cpu_per_page_*), seconds outside the stages (Dagster + ingest + result), mean OCR
 confidence of scanned pages, fields and tables found, flagged. See docs/PERFORMANCE.md.
 """
@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("report.csv"), help="CSV, one row per document")
     ap.add_argument("--home", type=Path, default=None, help="DOCPIPE_HOME to use (default: a new temp folder)")
     ap.add_argument("--summary", type=Path, default=None, help="also write run totals as JSON here")
+    ap.add_argument("--batch", type=int, default=None,
+                    help="documents per Dagster run (default DOCPIPE_RUN_BATCH_SIZE; 1 = one run per document)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     if not args.folder.is_dir():
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{row.status:7} {row.kind:8} {row.pages:4d}p {row.seconds_total:7.2f}s cpu {row.cpu_total:7.2f}s"
                   f"  {Path(row.file).name}", file=sys.stderr, flush=True)
 
-    rows, summary = process_folder(args.folder, progress=progress)
+    rows, summary = process_folder(args.folder, progress=progress, batch_size=args.batch)
     write_csv(rows, args.out)
     if args.summary:
         write_summary(summary, args.summary)

@@ -100,9 +100,9 @@ def auth(sub: str = "alice", role: str = "uploader") -> dict[str, str]:
 
 
 def ctx():
-    from api.deps import get_ctx
+    from api.deps import make_ctx
 
-    return get_ctx()
+    return make_ctx()
 
 
 def seed_document(doc_id: str, owner: str = "alice", status: str = "done", flagged: bool = False, **values):

@@ -31,6 +31,7 @@ def test_process_json_result_and_exit_code(tmp_path):
     assert by_name["invoice.pdf"]["pages"] == 1 and by_name["invoice.pdf"]["seconds"] > 0
     assert by_name["broken.pdf"]["status"] == "failed"
     assert set(lines[0]) >= {"doc_id", "status", "source", "kind", "pages", "seconds"}
+    _assert_one_batch_run_and_the_failure_alone(home, by_name["invoice.pdf"]["doc_id"], by_name["broken.pdf"]["doc_id"])
 
     # processing the same file again is the same document: overwritten, not duplicated
     r2 = _run(["process", str(good), "--json"], home)
@@ -46,6 +47,23 @@ def test_process_json_result_and_exit_code(tmp_path):
 
     table = _run(["process", str(good)], home)
     assert table.returncode == 0 and "done" in table.stdout and "native" in table.stdout
+
+
+def _assert_one_batch_run_and_the_failure_alone(home, good_id, broken_id):
+    """Both new documents went in one run over a partition range (Dagster's per-run cost paid once); the broken
+    one was then run alone, so its own partition shows the failure; each keeps its own materialisations."""
+    from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
+
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        runs = instance.get_runs()
+        batch = [r for r in runs if ASSET_PARTITION_RANGE_START_TAG in r.tags]
+        single = [r for r in runs if r.tags.get(PARTITION_NAME_TAG) == broken_id]
+        assert len(batch) == 1 and batch[0].tags.get("docpipe/batch_size") == "2"
+        assert len(single) == 1 and single[0].status == DagsterRunStatus.FAILURE
+        assert len(runs) == 2  # the good document was not run again
+        mats = instance.fetch_materializations(AssetKey("index_docs"), limit=10).records
+        assert good_id in {m.partition_key for m in mats}
 
 
 def test_dagster_definitions_validate(tmp_path):

@@ -99,3 +99,28 @@ def test_tiny_text_is_upscaled_and_dpi_follows():
     # the page keeps its size in points
     assert prepared.image.width * 72 / prepared.dpi == pytest.approx(img.width * 72 / 40, rel=0.02)
     assert rescale_factor(None) == 1.0 and rescale_factor(20) == 1.0
+
+
+def test_osd_reads_the_whole_page_when_the_middle_band_has_no_text():
+    # text only in the top part of a tall page: the cheap middle-band OSD sees nothing and must fall back
+    top = make_docs.text_image(TEXT, dpi=150, width_in=8.5, height_in=3.0)
+    tall = Image.new("L", (top.width, top.height * 4), 255)
+    tall.paste(top, (0, 0))
+    turned = tall.rotate(180, expand=True, fillcolor=255)
+    prepared = prepare_scanned_page(turned, 150, deskew_pages=False, rescale=False)
+    assert prepared.rotation == 180, prepared.steps
+
+
+def test_fast_skew_profile_matches_rotating_the_whole_image():
+    import cv2
+    import numpy as np
+
+    from doc_pipeline.core.preprocess import _binary_small, _ink_points, _profile_score
+
+    bw = _binary_small(np.asarray(page().rotate(2.0, fillcolor=255)))
+    h, w = bw.shape
+    for angle in (-2.0, 0.0, 1.0):
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        rows = cv2.warpAffine(bw, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0).sum(axis=1) / 255.0
+        reference = float(np.sum(np.diff(rows) ** 2))
+        assert _profile_score(_ink_points(bw), bw.shape, angle) == pytest.approx(reference, rel=0.1)

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fields_eval import load_pages  # noqa: E402
 
 from doc_pipeline.core.fields import extract_fields  # noqa: E402
+from doc_pipeline.core.fields.extract import ranker_examples  # noqa: E402
 from doc_pipeline.core.fields.layout_text import DocText  # noqa: E402
 from doc_pipeline.core.fields.ner import load_field_model, train_field_model  # noqa: E402
 from doc_pipeline.core.fields.review import apply_corrections, corrections_to_training_examples  # noqa: E402
@@ -52,12 +53,13 @@ def review_decisions(dataset: str, gt: dict) -> list[dict]:
     return out
 
 
-def training_rows(dataset: str, doc, pages) -> list[dict]:
-    """The real correction path: extract, apply the reviewer's decisions, turn human fields into NER spans."""
+def training_rows(dataset: str, doc, pages) -> tuple[list[dict], list[dict]]:
+    """The real correction path (as the ``field_model`` asset does it): extract, apply the reviewer's decisions,
+    turn human fields into NER spans and into candidate-ranker rows."""
     hint = EXPECTED_TYPE[dataset]
     result = extract_fields(pages, doc_type_hint=hint)
     corrected = apply_corrections(result, review_decisions(dataset, doc.gt))
-    return corrections_to_training_examples(DocText(pages).text, corrected)
+    return corrections_to_training_examples(DocText(pages).text, corrected), ranker_examples(pages, corrected)
 
 
 def score(dataset: str, docs, pages_of, model) -> m.PRCounts:
@@ -79,6 +81,7 @@ def main() -> int:
     ap.add_argument("--generated", type=int, default=200, help="synthetic documents added to every training set")
     ap.add_argument("--cache", default="/tmp/docpipe-fields-eval")
     ap.add_argument("--ocr", default="tesseract")
+    ap.add_argument("--no-ranker", action="store_true", help="NER only (the model before the candidate ranker)")
     args = ap.parse_args()
     ks = [int(k) for k in args.ks.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -86,7 +89,7 @@ def main() -> int:
 
     docs = list(iter_documents(args.corpus, [args.dataset]))
     pages_of = {d.id: load_pages(d, cache, False, args.ocr) for d in docs}
-    rows_of: dict[str, list[dict]] = {}
+    rows_of: dict[str, tuple[list[dict], list[dict]]] = {}
     results: dict[str, list[float]] = {}
     spans: dict[str, list[int]] = {}
     t0 = time.time()
@@ -100,17 +103,20 @@ def main() -> int:
         for k in ks:
             if k > len(pool):
                 continue
-            examples = []
+            examples, rrows = [], []
             for d in pool[:k]:
                 if d.id not in rows_of:
                     rows_of[d.id] = training_rows(args.dataset, d, pages_of[d.id])
-                examples += rows_of[d.id]
-            model = load_field_model(train_field_model(examples, generated=args.generated, seed=seed))
+                examples += rows_of[d.id][0]
+                rrows += rows_of[d.id][1]
+            model = load_field_model(train_field_model(examples, generated=args.generated, seed=seed,
+                                                       ranker_rows=None if args.no_ranker else rrows))
             c = score(args.dataset, held_out, pages_of, model)
             results.setdefault(f"k={k}", []).append(c.f1.value or 0.0)
             spans.setdefault(f"k={k}", []).append(sum(len(r["entities"]) for r in examples))
             print(f"seed={seed} k={k:3d} spans={spans[f'k={k}'][-1]:4d} held-out F1={c.f1.value or 0:5.1f} "
-                  f"(tp={c.tp} fp={c.fp} fn={c.fn}) [{time.time() - t0:.0f}s]", file=sys.stderr)
+                  f"(tp={c.tp} fp={c.fp} fn={c.fn}) ranker_rows={len(rrows)} "
+                  f"with_right_candidate={sum(1 for r in rrows if any(r['y']))} [{time.time() - t0:.0f}s]", file=sys.stderr)
     print(f"\nLearning curve: {args.dataset}, {len(docs)} documents, held-out half per seed, seeds={seeds}, "
           f"ocr={args.ocr}, generated={args.generated}")
     print("| reviewed documents (k) | corrected spans learned (mean) | held-out micro-F1 (mean) | per seed |")

@@ -22,7 +22,7 @@ _registry = CollectorRegistry(auto_describe=False)
 _registry.register(PipelineCollector(lambda: get_database(get_settings().db_url)))
 
 
-def _metrics_auth(request: Request):
+async def _metrics_auth(request: Request):
     if get_auth_settings().metrics_public:
         return None
     from fastapi.security import HTTPAuthorizationCredentials
@@ -30,7 +30,7 @@ def _metrics_auth(request: Request):
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     creds = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if scheme.lower() == "bearer" else None
-    return current_principal(request, creds)
+    return await current_principal(request, creds)
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from doc_pipeline.auth import Principal
 from doc_pipeline.core.models import STEPS
-from doc_pipeline.db import StepCheckpoint
+from doc_pipeline.db import Document, StepCheckpoint
 
-from api.deps import Ctx, current_principal, get_ctx, load_document
+from api.deps import Ctx, can_read, current_principal, get_ctx
 from api.schemas import DagsterRun, ErrorBody, StatusResponse, StepStatus
 from api.services import dagster_runs
 
@@ -18,14 +19,34 @@ router = APIRouter(tags=["status"])
 
 @router.get("/status/{doc_id}", response_model=StatusResponse, responses={404: {"model": ErrorBody}},
             summary="Processing status of one document")
-def status(doc_id: str, dagster: bool = Query(default=False, description="also list this partition's Dagster runs "
-                                                                           "(slower: reads Dagster's run storage)"),
-           principal: Principal = Depends(current_principal), ctx: Ctx = Depends(get_ctx)) -> StatusResponse:
+async def status(doc_id: str,
+                 dagster: bool = Query(default=False, description="also list this partition's Dagster runs "
+                                                                  "(slower: reads Dagster's run storage)"),
+                 principal: Principal = Depends(current_principal), ctx: Ctx = Depends(get_ctx)) -> StatusResponse:
     """The document row and its seven step checkpoints (raw_pdf ... index_docs), the current step, percent done
     (share of steps done) and the run ids that did the work."""
-    doc = load_document(ctx, principal, doc_id)
-    with ctx.db.session() as s:
-        checkpoints = {c.step: c for c in s.scalars(select(StepCheckpoint).where(StepCheckpoint.doc_id == doc_id))}
+    # the most polled endpoint: one hop to the thread pool for the (blocking) DB reads, one session for both
+    resp = await run_in_threadpool(read_status, ctx, principal, doc_id)
+    if dagster:
+        try:
+            resp.dagster_runs = [DagsterRun(**r) for r in await run_in_threadpool(
+                dagster_runs.runs_for_partition, ctx.settings.dagster_home, doc_id)]
+        except Exception as exc:  # Dagster storage is optional here: the DB status above stands on its own
+            resp.dagster_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return resp
+
+
+def read_status(ctx: Ctx, principal: Principal, doc_id: str) -> StatusResponse:
+    """The status of a document this caller may see; 404 otherwise (no hint whether it exists)."""
+    doc, checkpoints = None, {}
+    if 0 < len(doc_id) <= 64:
+        with ctx.db.session() as s:
+            doc = s.get(Document, doc_id)
+            if doc is not None and can_read(principal, doc):
+                checkpoints = {c.step: c for c in s.scalars(
+                    select(StepCheckpoint).where(StepCheckpoint.doc_id == doc_id))}
+    if doc is None or not can_read(principal, doc):
+        raise HTTPException(status_code=404, detail="document not found")
     steps, run_ids = [], []
     for step in STEPS:
         c = checkpoints.get(step)
@@ -45,10 +66,4 @@ def status(doc_id: str, dagster: bool = Query(default=False, description="also l
         flagged=bool(doc.flagged), flag_reasons=doc.flag_reasons, error=doc.error,
         processing_seconds=doc.processing_seconds, run_ids=run_ids, steps=steps, created_at=doc.created_at,
         updated_at=doc.updated_at)
-    if dagster:
-        try:
-            resp.dagster_runs = [DagsterRun(**r) for r in dagster_runs.runs_for_partition(ctx.settings.dagster_home,
-                                                                                          doc_id)]
-        except Exception as exc:  # Dagster storage is optional here: the DB status above stands on its own
-            resp.dagster_error = f"{type(exc).__name__}: {str(exc)[:300]}"
     return resp

@@ -28,8 +28,8 @@ _MODEL_CACHE: dict[str, object] = {}
 
 
 def field_model_for(docpipe: DocPipelineResource):
-    """The trained field model if `field_model` has been materialised, loaded once per process per version
-    (a stat per document, not a download)."""
+    """The trained field model (spaCy NER + learned candidate ranker) if `field_model` has been materialised,
+    loaded once per process per version (a stat per document, not a download)."""
     info = docpipe.store().stat(MODEL_KEY)
     if info is None:
         return None
@@ -95,5 +95,6 @@ def fields(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id:
     repo.replace_fields(db, doc_id, result.fields, context.run.run_id, result.doc_type, flags)
     return StepOutput({"fields": len(result.fields), "doc_type": result.doc_type, "flagged": bool(flags),
                        "flags": MetadataValue.json([f.model_dump() for f in flags]),
-                       "escalated": bool(escalation and escalation.escalated), "used_field_model": model is not None},
+                       "escalated": bool(escalation and escalation.escalated), "used_field_model": model is not None,
+                       "used_candidate_ranker": getattr(model, "ranker", None) is not None},
                       check_passed=not flags, check_metadata={"reasons": [f.reason for f in flags]})

@@ -6,6 +6,7 @@ from PIL import Image
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
 from doc_pipeline.core.layout import get_layout_engine, layout_options
 from doc_pipeline.core.models import LayoutResult, PageImages
+from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.resources import DocPipelineResource
 
 
@@ -16,13 +17,15 @@ from doc_pipeline.resources import DocPipelineResource
 def layout_blocks(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id: str) -> StepOutput:
     imgs = load_derived(docpipe, "page_images", doc_id, PageImages)
     s = docpipe.settings()
-    engine = get_layout_engine(s.layout_engine, **layout_options(s))
+    options = layout_options(s)
     store = docpipe.store()
-    pages = {}
-    for pi in imgs.images:
+
+    def detect(pi):  # in the page pool; one engine per thread (ONNX Runtime with one intra-op thread each)
         with Image.open(io.BytesIO(store.get_bytes(pi.key))) as img:
-            pages[pi.page_no] = engine.detect(img, pi.dpi)
-    save_derived(docpipe, "layout_blocks", doc_id, LayoutResult(doc_id=doc_id, pages=pages, engine=engine.name))
+            return pi.page_no, get_layout_engine(s.layout_engine, **options).detect(img, pi.dpi)
+
+    pages = dict(ordered_map(detect, imgs.images, s.ocr_workers))
+    save_derived(docpipe, "layout_blocks", doc_id, LayoutResult(doc_id=doc_id, pages=pages, engine=s.layout_engine))
     counts: dict[str, int] = {}
     for blocks in pages.values():
         for b in blocks:

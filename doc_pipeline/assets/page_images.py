@@ -3,7 +3,8 @@ from dagster import AssetExecutionContext
 
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
 from doc_pipeline.core.models import PageImages, RawDocument
-from doc_pipeline.core.render import png_bytes, prepared_page_images
+from doc_pipeline.core.parallel import ordered_map
+from doc_pipeline.core.render import iter_page_images, png_bytes, prepare_rendered
 from doc_pipeline.resources import DocPipelineResource
 
 
@@ -21,11 +22,16 @@ def page_images(context: AssetExecutionContext, docpipe: DocPipelineResource, do
     s = docpipe.settings()
     path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
     store.delete_prefix(f"pages/{doc_id}/")  # a page count that shrank leaves no orphans
-    images = []
-    for page_img in prepared_page_images(path, raw, s.render_dpi, s.max_page_pixels, s.max_image_pixels,
-                                         orientation=s.ocr_orientation, deskew=s.ocr_deskew, rescale=s.ocr_rescale):
+
+    def finish(page_img):  # in the page pool: orientation/deskew/rescale, PNG encoding and the upload
+        page_img = prepare_rendered(page_img, raw, s.max_page_pixels, orientation=s.ocr_orientation,
+                                    deskew=s.ocr_deskew, rescale=s.ocr_rescale)
         key = page_image_key(doc_id, page_img.page_no)
         store.put_bytes(key, png_bytes(page_img), "image/png")
-        images.append(page_img.meta(key))
+        return page_img.meta(key)
+
+    # pages are rendered in order in this thread (pdfium is not thread-safe) and finished on all cores
+    images = list(ordered_map(finish, iter_page_images(path, raw, s.render_dpi, s.max_page_pixels,
+                                                       s.max_image_pixels), s.ocr_workers))
     save_derived(docpipe, "page_images", doc_id, PageImages(doc_id=doc_id, images=images))
     return StepOutput({"pages": len(images), "dpi": s.render_dpi})

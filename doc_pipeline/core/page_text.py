@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import pypdfium2 as pdfium
@@ -14,18 +13,9 @@ from doc_pipeline.core.models import LayoutResult, Page, PageImages, PageKind, R
 from doc_pipeline.core.ocr import get_engine
 from doc_pipeline.core.ocr.base import words_to_points
 from doc_pipeline.core.ocr.reading_order import order_words
+from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.core.pdf_pages import text_layer_words
 from doc_pipeline.core.text import mean_conf, words_to_text
-
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    # long-lived threads: each keeps its own loaded engine between pages and documents
-    if workers not in _POOLS:
-        _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
-    return _POOLS[workers]
-
 
 def engine_options(name: str, lang: str = "eng", tessdata: str | None = None, recheck_below: float = 0.8) -> dict:
     tess = {"lang": lang, **({"tessdata": tessdata} if tessdata else {})}
@@ -81,7 +71,8 @@ class PageTextReader:
             return self._page(info, words, engine, img_by_page, layout)
 
         scanned = [p for p in raw.pages if p.kind == PageKind.scanned]
-        for page in _pool(self.workers).map(ocr_one, scanned):
+        # long-lived threads, each with its own loaded engine; at most 2 x workers page images decoded at once
+        for page in ordered_map(ocr_one, scanned, self.workers, name="ocr"):
             pages[page.page_no] = page
         for info in raw.pages:
             if info.kind == PageKind.blank:

@@ -71,17 +71,25 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
 def prepared_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int, *,
                          orientation: bool = True, deskew: bool = True, rescale: bool = True):
     """iter_page_images, with scanned pages turned upright, deskewed and rescaled (each step recorded)."""
+    for page_img in iter_page_images(path, raw, dpi, max_page_pixels, max_image_pixels):
+        yield prepare_rendered(page_img, raw, max_page_pixels, orientation=orientation, deskew=deskew,
+                               rescale=rescale)
+
+
+def prepare_rendered(page_img: RenderedPage, raw, max_page_pixels: int, *, orientation: bool = True,
+                     deskew: bool = True, rescale: bool = True) -> RenderedPage:
+    """A scanned page turned upright, deskewed and rescaled (steps recorded); other pages as they are. Thread-safe
+    (rendering is not: pdfium wants one thread, so pages are rendered in order and prepared in a pool)."""
     from doc_pipeline.core.models import PageKind
     from doc_pipeline.core.preprocess import prepare_scanned_page
 
-    kinds = {p.page_no: p.kind for p in raw.pages}
-    for page_img in iter_page_images(path, raw, dpi, max_page_pixels, max_image_pixels):
-        if kinds.get(page_img.page_no) == PageKind.scanned:
-            prepared = prepare_scanned_page(page_img.image, page_img.dpi, orientation=orientation,
-                                            deskew_pages=deskew, rescale=rescale, max_pixels=max_page_pixels)
-            page_img.image, page_img.dpi = prepared.image, prepared.dpi
-            page_img.preprocessing = [*page_img.preprocessing, *prepared.steps]
-        yield page_img
+    kind = next((p.kind for p in raw.pages if p.page_no == page_img.page_no), None)
+    if kind == PageKind.scanned:
+        prepared = prepare_scanned_page(page_img.image, page_img.dpi, orientation=orientation,
+                                        deskew_pages=deskew, rescale=rescale, max_pixels=max_page_pixels)
+        page_img.image, page_img.dpi = prepared.image, prepared.dpi
+        page_img.preprocessing = [*page_img.preprocessing, *prepared.steps]
+    return page_img
 
 
 def png_bytes(page_img: RenderedPage) -> bytes:

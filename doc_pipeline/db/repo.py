@@ -148,6 +148,16 @@ def failed_in_run(db: Database, doc_id: str, run_id: str) -> bool:
             StepCheckpoint.status == "failed").limit(1)) is not None
 
 
+def close_reprocess_requests(db: Database, doc_id: str, reason: str, status: str = "done") -> None:
+    """Mark the open reprocess requests of a document with this reason as handled (by someone other than the
+    reprocess sensor, e.g. the CLI re-running a document that failed inside a batch)."""
+    with db.session() as s:
+        for task in s.scalars(select(ReprocessTask).where(
+                ReprocessTask.doc_id == doc_id, ReprocessTask.reason == reason,
+                ReprocessTask.status.in_(("pending", "launched")))):
+            task.status = status
+
+
 def request_reprocess(db: Database, doc_id: str, step: str, reason: str, requested_by: str) -> None:
     """Queue a reprocess request for the reprocess sensor, unless one is already open for the document."""
     with db.session() as s:

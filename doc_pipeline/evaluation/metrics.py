@@ -137,14 +137,55 @@ def wer(reference: str, hypothesis: str, casefold: bool = False) -> float:
     return _value(wer_ratio(reference, hypothesis, casefold))
 
 
-def word_bag_counts(reference: str, hypothesis: str, casefold: bool = False) -> PRCounts:
-    """Bag-of-words matching: words (whitespace tokens) as multisets, reading order ignored."""
-    return multiset_counts(_prep(reference, casefold).split(), _prep(hypothesis, casefold).split())
+# A token of the normalised tokenisation: a run of letters/digits, possibly joined by '.' or ',' between two digits
+# (3.30, 1,234.56) or by an apostrophe between two letters (don't); every other non-space character is a token of
+# its own (so 'U.S.' and 'U. S.', 'P.1' and 'P. 1' give the same tokens).
+_NORM_TOKEN = re.compile(r"\w+(?:(?:(?<=\d)[.,](?=\d)|(?<=[^\W\d_])['’](?=[^\W\d_]))\w+)*|[^\w\s]")
 
 
-def word_f1(reference: str, hypothesis: str, casefold: bool = False) -> float:
+def word_tokens(text: str, casefold: bool = False, split_punct: bool = False) -> list[str]:
+    """Words of a text: whitespace tokens, or with ``split_punct`` the normalised tokens of ``_NORM_TOKEN``.
+
+    ``split_punct`` makes the bag independent of where spaces fall around punctuation: ``TEL:03-3271``,
+    ``TEL : 03-3271`` and ``TEL : 03 - 3271`` all give ``TEL : 03 - 3271``; ``617-`` ``4785`` and ``617-4785``
+    both give ``617 - 4785``. Applied to reference and prediction alike.
+    """
+    text = _prep(text, casefold)
+    return _NORM_TOKEN.findall(text) if split_punct else text.split()
+
+
+def word_bag_counts(reference: str, hypothesis: str, casefold: bool = False, split_punct: bool = False) -> PRCounts:
+    """Bag-of-words matching: words (see :func:`word_tokens`) as multisets, reading order ignored."""
+    return multiset_counts(word_tokens(reference, casefold, split_punct), word_tokens(hypothesis, casefold, split_punct))
+
+
+def word_f1(reference: str, hypothesis: str, casefold: bool = False, split_punct: bool = False) -> float:
     """Order-free word F1 (multiset precision/recall of words); robust where reading order is undefined."""
-    return _value(word_bag_counts(reference, hypothesis, casefold).f1)
+    return _value(word_bag_counts(reference, hypothesis, casefold, split_punct).f1)
+
+
+def row_order_text(lines: Sequence[tuple[str, Box]], overlap: float = 0.5) -> str:
+    """Annotated lines ``(text, [x0, y0, x1, y1])`` re-read in row order: one output line per row.
+
+    Lines are taken by vertical centre; a line joins the most recent row whose first line it overlaps vertically
+    by ``overlap`` of the smaller height (and no line of which it overlaps horizontally), else it starts a row;
+    rows top to bottom, each left to right. Used to give a reference annotated in another order (SROIE reads
+    item tables column by column) the reading order of the page, from its own boxes.
+    """
+    items = sorted(((tuple(b), t) for t, b in lines), key=lambda x: ((x[0][1] + x[0][3]) / 2, x[0][0]))
+    rows: list[list[tuple[tuple[float, ...], str]]] = []
+    for box, t in items:
+        h = box[3] - box[1]
+        for row in reversed(rows[-4:]):
+            a = row[0][0]
+            ov = min(a[3], box[3]) - max(a[1], box[1])
+            if ov >= overlap * min(h, a[3] - a[1]) and not any(min(b[2], box[2]) - max(b[0], box[0]) > 0 for b, _ in row):
+                row.append((box, t))
+                break
+        else:
+            rows.append([(box, t)])
+    rows.sort(key=lambda r: (r[0][0][1] + r[0][0][3]) / 2)
+    return "\n".join(" ".join(t for _, t in sorted(r, key=lambda x: x[0][0])) for r in rows)
 
 
 # --------------------------------------------------------------------------------------------- boxes

@@ -23,9 +23,12 @@ Scores = dict[str, m.Ratio]
 METRIC_COLUMNS: tuple[str, ...] = (
     "cer",
     "cer_ci",
+    "cer_ci_rows",
     "wer",
     "wer_ci",
     "word_f1",
+    "word_f1_ci",
+    "word_f1_norm",
     "field_f1",
     "kv_f1",
     "kv_f1_fuzzy",
@@ -40,7 +43,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "kind_doc_acc",
     "kind_page_acc",
 )
-LOWER_IS_BETTER = frozenset({"cer", "cer_ci", "wer", "wer_ci"})
+LOWER_IS_BETTER = frozenset({"cer", "cer_ci", "cer_ci_rows", "wer", "wer_ci"})
 
 # Our field name (ExtractedField.name) -> ground-truth field name, per dataset. Our extractor follows the
 # ground-truth names where it can; the entries that differ are invoices (we say `total`, invoice2data says
@@ -157,14 +160,20 @@ def _page_fraction_blocks(result: DocumentResult, page_no: int = 1) -> list[tupl
 
 
 def score_text(reference: str, result: DocumentResult, bag_reference: str | None = None) -> Scores:
-    """CER/WER (case-sensitive and -insensitive) and order-free word F1 against the predicted text."""
+    """CER/WER (case-sensitive and -insensitive) and order-free word F1 against the predicted text.
+
+    word_f1: whitespace tokens, case-sensitive; word_f1_ci: the same casefolded; word_f1_norm: casefolded and
+    punctuation split into its own tokens on both sides (:func:`metrics.word_tokens`)."""
     hyp = predicted_text(result)
+    bag = bag_reference if bag_reference is not None else reference
     return {
         "cer": m.cer_ratio(reference, hyp),
         "cer_ci": m.cer_ratio(reference, hyp, casefold=True),
         "wer": m.wer_ratio(reference, hyp),
         "wer_ci": m.wer_ratio(reference, hyp, casefold=True),
-        "word_f1": m.word_bag_counts(bag_reference if bag_reference is not None else reference, hyp).f1,
+        "word_f1": m.word_bag_counts(bag, hyp).f1,
+        "word_f1_ci": m.word_bag_counts(bag, hyp, casefold=True).f1,
+        "word_f1_norm": m.word_bag_counts(bag, hyp, casefold=True, split_punct=True).f1,
     }
 
 
@@ -345,8 +354,25 @@ def score_kind(doc: CorpusDocument, result: DocumentResult, errored: bool) -> Sc
 DatasetScorer = Callable[[CorpusDocument, DocumentResult], Scores]
 
 
+def sroie_row_order_reference(gt: dict[str, Any]) -> str | None:
+    """SROIE's annotated lines in row order (from their quads), or None without lines: the reference of
+    ``cer_ci_rows``. SROIE's ``text`` follows the annotation order, which reads item tables column by column."""
+    lines = []
+    for ln in gt.get("lines") or []:
+        quad = ln.get("quad") or []
+        if not quad:
+            return None
+        xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+        lines.append((ln.get("text", ""), (min(xs), min(ys), max(xs), max(ys))))
+    return m.row_order_text(lines) if lines else None
+
+
 def _sroie(doc: CorpusDocument, r: DocumentResult) -> Scores:
-    return {**score_text(doc.gt.get("text", ""), r), **score_fields("sroie", doc.gt, r)}
+    scores = {**score_text(doc.gt.get("text", ""), r), **score_fields("sroie", doc.gt, r)}
+    rows_ref = sroie_row_order_reference(doc.gt)
+    if rows_ref is not None:
+        scores["cer_ci_rows"] = m.cer_ratio(rows_ref, predicted_text(r), casefold=True)
+    return scores
 
 
 def _funsd(doc: CorpusDocument, r: DocumentResult) -> Scores:

@@ -144,7 +144,7 @@ async def status_load(port: int, tokens: list[str], doc_ids: list[str], requests
             "max_ms": round(max(latencies), 2), "rps": round(len(latencies) / wall, 1), "codes": codes}
 
 
-def measure_status(home: Path, docs: int, clients: int, requests_each: int, work: Path) -> dict:
+def measure_status(home: Path, docs: int, clients: int, requests_each: int, work: Path, workers: int = 1) -> dict:
     from doc_pipeline.auth import AuthSettings, mint_token
 
     secret = secrets.token_urlsafe(32)  # per run, never written anywhere
@@ -153,7 +153,7 @@ def measure_status(home: Path, docs: int, clients: int, requests_each: int, work
     port = free_port()
     log = (work / "uvicorn.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-                             str(port), "--log-level", "warning"], env=env, cwd=ROOT, stdout=log,
+                             str(port), "--log-level", "warning", "--workers", str(workers)], env=env, cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_port(port, 120, proc)

@@ -15,6 +15,7 @@ from .layout_text import DocText
 from .schema import MULTI_VALUED, REQUIRED_FIELDS
 
 ENGINE = "docpipe-fields/1"
+RANKER_MIN_EXPANDED = 0.5
 KV_DOC_TYPES = frozenset({"form", "other", "report", "id_document"})
 
 
@@ -30,28 +31,60 @@ def raw_confidence(c: Candidate, ocr_conf: float) -> float:
     return max(0.01, min(0.99, s))
 
 
-def select(cands: list[Candidate], doc: DocText) -> list[tuple[Candidate, float]]:
+def base_score(c: Candidate, doc: DocText) -> float:
+    """The rules' calibrated score of a candidate (also the ranker's main prior feature)."""
+    ocr = doc.provenance(c.start, c.end)[2] if c.start >= 0 else 1.0
+    return calibrate(raw_confidence(c, ocr), c.name)
+
+
+def _agree(cs: list[Candidate]) -> None:
+    groups: dict[str, list[Candidate]] = defaultdict(list)
+    for c in cs:
+        groups[repr(c.normalized)].append(c)
+    for g in groups.values():
+        methods = {c.source for c in g if not c.extra.get("expanded")} | (
+            {"label"} if any(c.label for c in g) else set())
+        for c in g:
+            c.agree = max(1, len(methods))
+            if len(g) > 1:  # the same value proposed by several rules/positions: keep the best features
+                c.label = any(x.label for x in g)
+
+
+def select(cands: list[Candidate], doc: DocText, ranker=None, doc_type: str | None = None
+           ) -> list[tuple[Candidate, float]]:
     """Best candidate per field name (all distinct values, in document order, for multi-valued names).
-    Candidates with the same normalized value from different methods agree, which raises the score."""
+    Candidates with the same normalized value from different methods agree, which raises the score.
+    With a trained ``ranker`` for (doc_type, name), the ranker chooses among all candidates of a single-valued
+    field (its probability is the confidence); otherwise candidates only the ranker may use are dropped."""
     by_name: dict[str, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_name[c.name].append(c)
     chosen: list[tuple[Candidate, float]] = []
+    stats = None
     for name, cs in by_name.items():
-        groups: dict[str, list[Candidate]] = defaultdict(list)
-        for c in cs:
-            groups[repr(c.normalized)].append(c)
-        for g in groups.values():
-            methods = {c.source for c in g} | ({"label"} if any(c.label for c in g) else set())
-            for c in g:
-                c.agree = max(1, len(methods))
-                if len(g) > 1:  # the same value proposed by several rules/positions: keep the best features
-                    c.label = any(x.label for x in g)
-        scored = []
-        for c in cs:
-            ocr = doc.provenance(c.start, c.end)[2] if c.start >= 0 else 1.0
-            scored.append((c, calibrate(raw_confidence(c, ocr), name)))
-        scored.sort(key=lambda x: (-x[1], x[0].start))
+        use_ranker = (ranker is not None and doc_type is not None and name not in MULTI_VALUED
+                      and ranker.has(doc_type, name))
+        if not use_ranker:
+            cs = [c for c in cs if not c.extra.get("expanded")]
+            if not cs:
+                continue
+        _agree(cs)
+        if use_ranker:
+            from .ranker import _DocStats, rank_candidates
+
+            stats = stats or _DocStats(doc)
+            ranked = rank_candidates(ranker, doc_type, name, cs, doc, lambda c: base_score(c, doc), stats)
+            if ranked:
+                best, p = ranked[0]
+                # a value no extractor proposed (only the ranker's wider net) must be likely to be reported:
+                # a wrong value costs a false positive where saying nothing costs only the miss
+                if not best.extra.get("expanded") or p >= RANKER_MIN_EXPANDED:
+                    chosen.append(ranked[0])
+            continue
+        raw = {id(c): raw_confidence(c, doc.provenance(c.start, c.end)[2] if c.start >= 0 else 1.0) for c in cs}
+        scored = [(c, base_score(c, doc)) for c in cs]
+        # the isotonic map is a step function: equal calibrated scores are ordered by the raw score
+        scored.sort(key=lambda x: (-x[1], -raw[id(x[0])], x[0].start))
         if name in MULTI_VALUED:
             seen: set[str] = set()
             keep = []
@@ -65,6 +98,62 @@ def select(cands: list[Candidate], doc: DocText) -> list[tuple[Candidate, float]
     return chosen
 
 
+def candidates_for(doc: DocText, doc_type: str, model: object | None = None) -> list[Candidate]:
+    """All candidates for a document of ``doc_type``: the type's extractors, the field model's NER entities and,
+    when the model carries a ranker for this type, the expanded candidates the ranker chooses among."""
+    cands = typed.EXTRACTORS.get(doc_type, typed.generic)(doc)
+    if model is not None and getattr(model, "nlp", model) is not None:
+        from .ner import ner_candidates
+
+        wanted = set(REQUIRED_FIELDS.get(doc_type, [])) | {c.name for c in cands}
+        cands += [c for c in ner_candidates(model, doc) if c.name in wanted or not wanted]
+    ranker = getattr(model, "ranker", None)
+    if ranker is not None and doc_type in ranker.doc_types():
+        from .ranker import memory_candidates
+
+        names = [n for n in REQUIRED_FIELDS.get(doc_type, []) if n not in MULTI_VALUED]
+        cands += memory_candidates(doc, names, lambda n: ranker.memory(doc_type, n))
+        cands += expanded_candidates(doc, doc_type, cands)
+    return cands
+
+
+def expanded_candidates(doc: DocText, doc_type: str, cands: list[Candidate]) -> list[Candidate]:
+    from .ranker import expand_candidates
+
+    names = [n for n in REQUIRED_FIELDS.get(doc_type, []) if n not in MULTI_VALUED]
+    return expand_candidates(doc, names, cands)
+
+
+def ranker_examples(pages: list[Page], corrected: FieldsResult, model: object | None = None) -> list[dict]:
+    """Ranker training rows from one reviewed document: ``corrected`` is its result after ``apply_corrections``;
+    every human field (accepted or corrected) marks which candidates are right. Candidates are built exactly as
+    at extraction time (same ``DocText`` from the word boxes, same extractors, plus the expanded candidates)."""
+    from .ranker import ranker_rows
+
+    doc = DocText(pages)
+    doc_type = corrected.doc_type
+    cands = typed.EXTRACTORS.get(doc_type, typed.generic)(doc)
+    if model is not None and getattr(model, "nlp", model) is not None:
+        from .ner import ner_candidates
+
+        wanted = set(REQUIRED_FIELDS.get(doc_type, [])) | {c.name for c in cands}
+        cands += [c for c in ner_candidates(model, doc) if c.name in wanted]
+    cands += expanded_candidates(doc, doc_type, cands)
+    from .ranker import kind_of
+
+    # typed kinds compare normalised values (ISO date, amount); free text compares the text the reviewer typed
+    truth = {f.name: (f.normalized if kind_of(f.name) in ("money", "date") and f.normalized not in (None, "")
+                      else f.value)
+             for f in corrected.fields
+             if f.source == FieldSource.human and f.name != "doc_type" and f.name not in MULTI_VALUED}
+    by_name: dict[str, list[Candidate]] = defaultdict(list)
+    for c in cands:
+        by_name[c.name].append(c)
+    for cs in by_name.values():
+        _agree(cs)
+    return ranker_rows(doc, doc_type, cands, truth, lambda c: base_score(c, doc))
+
+
 def extract_fields(
     pages: list[Page],
     tables: list[Table] | None = None,
@@ -75,7 +164,8 @@ def extract_fields(
     """Typed fields of one document, each with page, bbox, source, evidence and a calibrated confidence.
 
     ``doc_type_hint`` (from upload) wins over classification; ``model`` is an optional trained spaCy field
-    model (``load_field_model``) whose entities join the rule candidates; ``corrections`` (review decisions,
+    model (``load_field_model``) whose entities join the rule candidates and whose learned candidate ranker (if
+    trained from corrections for this type) chooses among the candidates; ``corrections`` (review decisions,
     see ``apply_corrections``) are applied last, so a human value always wins. Flags for review are set with
     the default thresholds (``field_flags``).
     """
@@ -83,19 +173,14 @@ def extract_fields(
 
     doc = DocText(pages)
     doc_type, type_conf = classify_doc_type(pages, doc.text, doc_type_hint)
-    cands = typed.EXTRACTORS.get(doc_type, typed.generic)(doc)
-    if model is not None:
-        from .ner import ner_candidates
-
-        wanted = set(REQUIRED_FIELDS.get(doc_type, [])) | {c.name for c in cands}
-        cands += [c for c in ner_candidates(model, doc) if c.name in wanted or not wanted]
+    cands = candidates_for(doc, doc_type, model)
     fields: list[ExtractedField] = [
         ExtractedField(name="doc_type", value=doc_type, normalized=doc_type, confidence=type_conf,
                        source=FieldSource.human if doc_type_hint == doc_type else FieldSource.rule,
                        evidence="hint given at upload" if doc_type_hint == doc_type else "text and layout cues",
                        engine=ENGINE)
     ]
-    for c, score in select(cands, doc):
+    for c, score in select(cands, doc, getattr(model, "ranker", None), doc_type):
         f = to_field(c, doc, score)
         f.engine = f.engine or ENGINE
         fields.append(f)

@@ -44,10 +44,32 @@ def _spacy():
     return spacy, Example
 
 
-def train_field_model(examples: list[dict], generated: int = 200, epochs: int = 8, seed: int = 0) -> bytes:
+class FieldModel:
+    """What ``load_field_model`` returns: the spaCy NER (``nlp``; calling the model calls it) and the learned
+    candidate ranker (``ranker``, a ``ranker.Ranker``; None when no ranker rows were given)."""
+
+    def __init__(self, nlp, ranker=None):
+        self.nlp = nlp
+        self.ranker = ranker
+
+    def __call__(self, text: str):
+        return self.nlp(text)
+
+    def __getattr__(self, item):  # behaves like the spaCy Language for older callers (pipe_names, ...)
+        if item in ("nlp", "ranker"):
+            raise AttributeError(item)
+        return getattr(self.nlp, item)
+
+
+def train_field_model(examples: list[dict], generated: int = 200, epochs: int = 8, seed: int = 0,
+                      ranker_rows: list[dict] | None = None) -> bytes:
     """Train a small NER field model (spacy.blank("en") + ner) on ``examples`` (rows {"text", "entities":
     [[start, end, LABEL]]}, e.g. from ``corrections_to_training_examples``) plus ``generated`` synthetic
-    documents; returns a zip (config.cfg + model.bin) for ``load_field_model``. Takes seconds on a CPU."""
+    documents, and, from ``ranker_rows`` (``extract.ranker_examples`` of reviewed documents), the candidate
+    ranker; returns a zip (config.cfg + model.bin [+ ranker.json]) for ``load_field_model``. Seconds on a CPU."""
+    import json
+
+    from .ranker import fit_ranker
     from .synth import generate
 
     spacy, Example = _spacy()
@@ -75,19 +97,26 @@ def train_field_model(examples: list[dict], generated: int = 200, epochs: int = 
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("config.cfg", nlp.config.to_str())
         z.writestr("model.bin", nlp.to_bytes())
+        if ranker_rows:
+            z.writestr("ranker.json", json.dumps(fit_ranker(ranker_rows)))
     return buf.getvalue()
 
 
-def load_field_model(data: bytes):
-    """The spaCy Language saved by ``train_field_model``."""
+def load_field_model(data: bytes) -> FieldModel:
+    """The model saved by ``train_field_model``: a ``FieldModel`` (spaCy NER + candidate ranker, if trained)."""
+    import json
+
     spacy, _ = _spacy()
     from thinc.api import Config
+
+    from .ranker import Ranker
 
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         config = Config().from_str(z.read("config.cfg").decode())
         nlp = spacy.util.load_model_from_config(config, auto_fill=True)
         nlp.from_bytes(z.read("model.bin"))
-    return nlp
+        ranker = Ranker(json.loads(z.read("ranker.json"))) if "ranker.json" in z.namelist() else None
+    return FieldModel(nlp, ranker)
 
 
 def ner_candidates(nlp, doc: DocText, max_chars: int = 100_000) -> list[Candidate]:

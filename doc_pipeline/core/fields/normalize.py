@@ -30,6 +30,8 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=Tru
 DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\d.])(?P<a>\d{4})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{1,2})(?![\d])"), "ymd"),
     (re.compile(r"(?<![\d.])(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{4}|\d{2})(?![\d])"), "dmy"),
+    # a date run into its time by OCR: "15/07/201712:07"
+    (re.compile(r"(?<![\d.])(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{4})(?=\d{1,2}:\d{2})"), "dmy"),
     (re.compile(
         rf"(?<![\w])(?P<a>\d{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*(?:of\s+|day\s+of\s+)?(?P<b>{_MONTH_RE})\.?[\s\-/.,]*(?P<c>\d{{4}}|\d{{2}})(?![\d])",
         re.IGNORECASE), "dMy"),

@@ -14,8 +14,8 @@ I = re.IGNORECASE
 TOTAL_LABEL = re.compile(
     r"(?<![A-Za-z])(?:grand\s*total|total\s*amount|amount\s*due|balance\s*due|nett?\s*total|total\s*(?:incl\w*|ttc|rm|payable|due)"
     r"|total\s*\(?(?:rm|incl\w*[^)]*)\)?|rounded\s*total|total\s*sales|totaal(?:bedrag)?|gesamt(?:betrag)?|"
-    r"montant\s*total|total\s*[àa]\s*payer|te\s*betalen|endbetrag|total)\b", I)
-TOTAL_VETO = re.compile(r"(?i)sub\s*-?total|total\s*(?:qty|quantity|items?|excl|ht\b|discount|savings|tax\b|gst\b|"
+    r"montant\s*total|total\s*[àa]\s*payer|te\s*betalen|endbetrag|a[mn]ount\s*incl\w*|total|due)\b", I)
+TOTAL_VETO = re.compile(r"(?i)sub\s*-?total|accepted\s*total|due\s*date|total\s*(?:qty|quantity|items?|excl|ht\b|discount|savings|tax\b|gst\b|"
                         r"sst\b|vat\b)|total\s*(?:no|number)\s*of")
 DATE_LABEL = re.compile(r"(?:invoice\s*date|date\s*of\s*issue|issue\s*date|factuurdatum|rechnungsdatum|"
                         r"date\s*de\s*facture|datum|date|dated|tarikh)\b", I)
@@ -28,8 +28,48 @@ DATE_VETO = re.compile(r"(?i)\b(?:due|limite|[ée]ch[ée]ance|f[äa]llig|order|o
 ID_VALUE = re.compile(r"(?P<v>(?=[A-Z0-9\-/_.]*\d)[A-Z0-9][A-Z0-9\-/_.]{2,24}[A-Z0-9])", I)
 
 
+_TAX_SUMMARY = re.compile(r"(?i)\b(?:gst|tax|sst|vat)\s*(?:summary|analysis)|@\s*\d+(?:\.\d+)?\s*%")
+_TENDERED = re.compile(r"(?i)(?<![A-Za-z])(?:cash|tender\w*|paid|payment|pay|fay|accepted\s*total|received|visa|"
+                       r"master\w*|card|credit|debit)\b")
+_CHANGE = re.compile(r"(?i)(?<![A-Za-z])(?:change|chan?ge\s*due|baki|kembalian)\b")
+
+
+def _labelled_amount(doc: DocText, rx: re.Pattern[str], cur: str | None) -> tuple[Candidate | None, float | None]:
+    hits = rules.amounts(doc, "_", rx, cur, lines_below=0)
+    if not hits:
+        return None, None
+    c = hits[-1]  # the last one: payment lines follow the total
+    return c, c.extra.get("amount")
+
+
+def _paid_minus_change(doc: DocText, cur: str | None) -> Candidate | None:
+    """The total implied by the payment lines: amount tendered minus change given (a receipt's arithmetic)."""
+    paid_c, paid = _labelled_amount(doc, _TENDERED, cur)
+    change_c, change = _labelled_amount(doc, _CHANGE, cur)
+    if paid is None or change is None or paid_c is None or change_c is None or change_c.start < paid_c.start:
+        return None
+    total = round(paid - change, 2)
+    if total <= 0:
+        return None
+    from .normalize import money
+
+    return Candidate("total", f"{total:.2f}", money(total, cur), paid_c.start, paid_c.end, label=True, prior=0.55,
+                     engine="rules:paid-change", extra={"amount": total, "currency": cur, "derived": True})
+
+
 def _best_total(doc: DocText, cur: str | None) -> list[Candidate]:
     cands = rules.amounts(doc, "total", TOTAL_LABEL, cur, lines_below=1, veto_rx=TOTAL_VETO)
+    summary_at = min((m.start() for m in _TAX_SUMMARY.finditer(doc.text)), default=len(doc.text) + 1)
+    derived = _paid_minus_change(doc, cur)
+    for c in list(cands):
+        line = doc.lines[doc.line_at(c.start)].text if doc.lines else ""
+        if _TAX_SUMMARY.search(line):
+            cands.remove(c)  # "(Total included GST @ 6% : 0.42)": a tax amount, not the total
+            continue
+        if c.start > summary_at:
+            c.prior = max(0.3, c.prior - 0.4)  # a "TOTAL" row of the tax summary table under the receipt
+    if derived is not None:
+        cands.append(derived)
     for c in cands:
         lbl = doc.text[max(0, c.start - 80):c.start].lower()
         # more specific total labels and later positions (totals sit at the bottom) are likelier
@@ -45,7 +85,14 @@ def _best_total(doc: DocText, cur: str | None) -> list[Candidate]:
 _CORP_SUFFIX = re.compile(r"(?i)\b(sdn\.?\s*bhd|bhd|ltd|llc|inc|gmbh|b\.?v\.?|s/b|enterprise|trading|restaurant|store|"
                           r"mart|company|co\.|corp|florist|bakeries|stationery|hardware|marketing|supermarket)\b")
 _SUFFIX_ONLY = re.compile(r"(?i)^\(?(?:m|kl|sp|s)?\)?\s*(?:sdn\.?\s*bhd\.?|bhd\.?|s/b|ltd\.?|limited|inc\.?)$")
-_REG_TAIL = re.compile(r"\s*(?:\(\s*(?:co\.?\s*)?(?:no\.?\s*)?[\w ]*\d{4,}[\w\- ]*\)?|\b\d{5,}[\w\-]*\b).*$", re.I)
+_REG_TAIL = re.compile(r"\s*(?:\(\s*(?:co(?:mpany)?\.?\s*)?(?:reg\w*\.?\s*)?(?:no\.?\s*)?[:.]?\s*[\w ]*\d{4,}[\w\- ]*\)?"
+                       r"|\b\d{5,}[\w\-]*\b).*$", re.I)
+# a registration number in the middle of a name line ("TEO HENG STATIONERY (001451637-M) & BOOKS")
+_REG_MID = re.compile(r"\s*\(\s*\d{4,}[\w\-]*\s*\)\s*(?=\S)")
+# OCR noise after a company suffix ("... SDN BHD SE")
+_AFTER_SUFFIX = re.compile(r"(?i)(\b(?:sdn\.?\s*bhd|bhd|ltd|inc|llc|gmbh)\.?)\s+\S{1,2}$")
+_CONTINUES = re.compile(r"(?:[&\-,]|\b(?:and|of|the))$", re.I)  # a name line that goes on below
+_CONTINUATION = re.compile(r"(?i)^(?:co\.|&|and\b|\(m\)|sdn\b|bhd\b)")  # a line that finishes the name above
 
 
 def company_lines(doc: DocText, max_lines: int = 6) -> list[Candidate]:
@@ -54,7 +101,8 @@ def company_lines(doc: DocText, max_lines: int = 6) -> list[Candidate]:
     out: list[Candidate] = []
     lines = doc.lines[:max_lines + 1]
     for i, ln in enumerate(lines[:max_lines]):
-        t = _REG_TAIL.sub("", ln.text).strip()
+        t = _REG_TAIL.sub("", _REG_MID.sub(" ", ln.text)).strip()
+        t = _AFTER_SUFFIX.sub(r"\1", t)
         letters = sum(ch.isalpha() for ch in t)
         if letters < 3 or letters < 0.5 * len(t) or ":" in t or re.search(r"(?i)receipt|invoice|tax|tel|fax|"
                                                                            r"phone|www\.|@", t):
@@ -64,19 +112,47 @@ def company_lines(doc: DocText, max_lines: int = 6) -> list[Candidate]:
             nxt = _REG_TAIL.sub("", lines[i + 1].text).strip()
             t = f"{t} {nxt}"
             end = lines[i + 1].offsets[0][0] + len(nxt)
+        start = ln.offsets[0][0]
+        if out and i > 0 and out[-1].end >= lines[i - 1].offsets[-1][0] and (
+                _CONTINUES.search(out[-1].value) or _CONTINUATION.match(t)):
+            # the name runs over two lines ("POPULAR BOOK-" / "CO. (M) SDN BHD"): join them
+            prev = out.pop()
+            t = f"{prev.value.rstrip('-').rstrip()} {t}"
+            start = prev.start
         prior = 0.8 - 0.1 * len(out)
         if _CORP_SUFFIX.search(t):
             prior += 0.15
-        out.append(Candidate("company", t, t, ln.offsets[0][0], end, label=False, prior=max(0.2, prior)))
+        out.append(Candidate("company", t, t, start, end, label=False, prior=max(0.2, prior)))
         if len(out) >= 3:
             break
     return out
 
 
 _ADDRESS_STOP = re.compile(
-    r"(?i)\b(?:tel|fax|phone|ph|hp|gst|sst|reg|co\.?\s*reg|tax|invoice|receipt|cashier|date|time|table|"
+    r"(?i)\b(?:te[l1]|fax|phone|ph|hp|gst|sst|reg|co\.?\s*reg|tax|invoice|receipt|cashier|date|time|table|"
     r"e-?mail|www|http|company\s*no|roc|no\.?\s*:|counter|bill|order|thank|welcome|member)\b|@|\d{2}[:/]\d{2}[:/]\d{2,4}")
+_ADDRESS_WORD = re.compile(r"(?i)\b(?:jalan|jln|lot|taman|street|road|rd|avenue|floor|level|blok|block|lorong|"
+                           r"persiaran|bandar|kawasan|wisma|plaza|mall|menara|bangunan|no)\b")
 _REG_NO = re.compile(r"^\(?[\w\- ]*\d{4,}[\w\-]*\)?[.,]?$")
+
+
+def _fix_address_ocr(t: str) -> str:
+    """Common OCR confusions in address text: a comma glued to the next word, "I" read for "l" inside a word
+    ("JIn", "BIk"), a digit inside a word of letters ("Leve1", "8ESAR")."""
+    t = re.sub(r",(?=[A-Za-z0-9])", ", ", t)
+    t = re.sub(r"(?<=[A-Za-z])I(?=[a-z])", "l", t)
+    t = re.sub(r"\bJin\b", "Jln", t)
+    t = re.sub(r"\bJIN\b", "JLN", t)
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if sum(ch.isdigit() for ch in w) != 1 or sum(ch.isalpha() for ch in w) < 3:
+            return w
+        upper = w.isupper() or sum(ch.isupper() for ch in w) > 1
+        table = {"8": "B", "1": "L" if upper else "l", "0": "O" if upper else "o", "5": "S" if upper else "s"}
+        return "".join(table.get(ch, ch) for ch in w)
+
+    return re.sub(r"\b[A-Za-z]*\d[A-Za-z]+\b|\b[A-Za-z]+\d\b", word, t)
 
 
 def address(doc: DocText, company: Candidate | None) -> list[Candidate]:
@@ -90,16 +166,20 @@ def address(doc: DocText, company: Candidate | None) -> list[Candidate]:
         if not t:
             continue
         if not lines and (_REG_NO.match(t) or _SUFFIX_ONLY.match(_REG_TAIL.sub("", t).strip())
-                          or re.search(r"(?i)\bco\.?\s*(?:no|reg)|\(\d{4,}|\d{5,}-[a-z]\b", t)):
-            continue  # the name's second line or its registration number, not the address yet
+                          or re.search(r"(?i)\bco\.?\s*(?:no|reg)|\(\d{4,}|\d{5,}-[a-z]\b|\breg\w*\.?\s*no|"
+                                       r"company\s*no|^\(?gst\b", t)):
+            continue  # the name's second line or its registration/GST number, not the address yet
         if _ADDRESS_STOP.search(t) or (not any(ch.isalpha() for ch in t)):
             break
         lines.append(ln)
         if len(lines) >= 5:
             break
+    # a branch name or "Licensee of ..." line before the street: drop leading lines without digits or address words
+    while len(lines) > 1 and not re.search(r"\d", lines[0].text) and not _ADDRESS_WORD.search(lines[0].text):
+        lines = lines[1:]
     if not lines:
         return []
-    value = " ".join(ln.text.strip() for ln in lines)
+    value = _fix_address_ocr(" ".join(ln.text.strip() for ln in lines))
     has_digits = any(ch.isdigit() for ch in value)
     return [Candidate("address", value, value, lines[0].offsets[0][0], lines[-1].offsets[-1][1], label=False,
                       prior=0.75 if has_digits else 0.45)]
@@ -111,9 +191,27 @@ def receipt(doc: DocText) -> list[Candidate]:
     companies = company_lines(doc)
     c += companies
     c += address(doc, max(companies, key=lambda x: x.prior) if companies else None)
-    c += rules.dates(doc, "date", DATE_LABEL, veto_rx=DATE_VETO)
+    dates = rules.dates(doc, "date", DATE_LABEL, veto_rx=DATE_VETO)
+    c += dates or _compact_dates(doc)
     c += _best_total(doc, cur)
     return c
+
+
+_COMPACT_DATE = re.compile(r"(?<![\w.:/-])(\d{2})(\d{2})((?:19|20)\d{2})(?![\w.:/-])")
+
+
+def _compact_dates(doc: DocText) -> list[Candidate]:
+    """ddmmyyyy printed without separators ("27032018"): only when no ordinary date was found."""
+    from datetime import date as _date
+
+    out = []
+    for m in _COMPACT_DATE.finditer(doc.text):
+        try:
+            iso = _date(int(m[3]), int(m[2]), int(m[1])).isoformat()
+        except ValueError:
+            continue
+        out.append(Candidate("date", m[0], iso, m.start(), m.end(), label=False, prior=0.35))
+    return out[:1]
 
 
 def invoice(doc: DocText) -> list[Candidate]:

@@ -52,6 +52,16 @@ def _words_from_chars(txt: str, chars, line: int) -> list[OcrWord]:
     return words
 
 
+# PP-OCR's recogniser (trained mostly on Chinese) reads some Latin punctuation as its full-width form
+# ('：', '（', '／'); U+FF01..U+FF5E are the full-width twins of ASCII 0x21..0x7E
+_FULLWIDTH_TO_ASCII = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+
+
+def halfwidth(text: str) -> str:
+    """Full-width ASCII forms ('：', 'Ａ', '１') as plain ASCII; everything else unchanged."""
+    return text.translate(_FULLWIDTH_TO_ASCII)
+
+
 GAP_SPACE_NO_SPACES = 0.4  # x line height: an ink-free gap this wide is a space when the line shows no other space
 GAP_SPACE_REL = 0.75  # ... else this fraction of the line's recognised spaces (median gap), but at least
 GAP_SPACE_MIN = 0.2  # this many line heights
@@ -162,6 +172,8 @@ class RapidOcrEngine(OcrEngine):
             words = _words_from_chars(txt, wr, i) if wr else []
             if not words:
                 words = _split_line_evenly(txt, _quad_box(quad), float(score), i)
+            for w in words:
+                w.text = halfwidth(w.text)
             lines.append(words)
         return lines
 

@@ -4,6 +4,11 @@ An engine "line" (a PP-OCR detection box, a Tesseract textline) is kept whole. L
 overlap enough form one row (a receipt's "TOTAL" and its amount far to the right), rows are read top to bottom and
 each row left to right. Where layout regions are given (layout_blocks, already in column-aware order), lines are
 read region by region, so a two-column page is read column by column instead of across the gutter.
+
+Side-by-side regions whose lines share rows (most lines of the smaller side have a line on the same baseline across
+the gap) are not columns but the columns of one table (a receipt's item / amount columns, a form's label / value
+columns) and are read as one region, row by row, unless both sides are prose (lines of several words each, the
+two-column article whose baselines happen to line up).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from doc_pipeline.core.ocr.base import OcrWord
 
 Box = tuple[float, float, float, float]
 ROW_OVERLAP = 0.5  # fraction of the smaller line height two lines must share to be one row
+SHARED_ROWS = 0.5  # side-by-side regions are one table when this share of the smaller side's lines has a row-mate
+MATE_SHARE_OTHER = 0.3  # ... and at least this share of the other side's lines
+PROSE_WORDS = 4  # a region whose lines have at least this many words (median) is prose: a real column
 
 
 def _union(boxes) -> Box:
@@ -79,6 +87,52 @@ def _region_of(box: Box, regions: list[Box]) -> int | None:
     return best
 
 
+def _same_row(a: Box, b: Box) -> bool:
+    return min(a[3], b[3]) - max(a[1], b[1]) >= ROW_OVERLAP * min(a[3] - a[1], b[3] - b[1])
+
+
+def _shares_rows(ra: Box, rb: Box, la: list[list[OcrWord]], lb: list[list[OcrWord]]) -> bool:
+    """Two regions side by side (overlapping vertically, not horizontally) whose lines sit on the same rows:
+    of the region with fewer lines (at least 2) at least SHARED_ROWS, of the other at least MATE_SHARE_OTHER
+    have a line on their row across the gap (a heading beside a long paragraph of the other column does not)."""
+    if min(ra[3], rb[3]) <= max(ra[1], rb[1]):  # one above the other
+        return False
+    if min(ra[2], rb[2]) - max(ra[0], rb[0]) > 0.1 * min(ra[2] - ra[0], rb[2] - rb[0]):  # not side by side
+        return False
+    if min(len(la), len(lb)) < 2:
+        return False
+    if all(median(len(ln) for ln in lines) >= PROSE_WORDS for lines in (la, lb)):
+        return False  # two prose columns: read one after the other even where their baselines line up
+    ba = [_union(w.box_px for w in ln) for ln in la]
+    bb = [_union(w.box_px for w in ln) for ln in lb]
+    small, other = (ba, bb) if len(ba) <= len(bb) else (bb, ba)
+    share_small = sum(1 for b in small if any(_same_row(b, o) for o in other)) / len(small)
+    share_other = sum(1 for o in other if any(_same_row(o, b) for b in small)) / len(other)
+    return share_small >= SHARED_ROWS and share_other >= MATE_SHARE_OTHER
+
+
+def merge_table_regions(regions: list[Box], by_region: dict[int | None, list[list[OcrWord]]]) -> list[list[int]]:
+    """Regions (indices, reading order) grouped: side-by-side regions sharing rows (:func:`_shares_rows`) form
+    one group, read as one region; groups in the order of their first region."""
+    parent = list(range(len(regions)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    live = [i for i in range(len(regions)) if by_region.get(i)]
+    for n, i in enumerate(live):
+        for j in live[n + 1:]:
+            if find(i) != find(j) and _shares_rows(regions[i], regions[j], by_region[i], by_region[j]):
+                parent[max(find(i), find(j))] = min(find(i), find(j))
+    groups: dict[int, list[int]] = {}
+    for i in live:
+        groups.setdefault(find(i), []).append(i)
+    return [groups[k] for k in sorted(groups)]
+
+
 def order_words(words: list[OcrWord], regions: list[Box] | None = None,
                 split_gap_heights: float | None = None) -> list[OcrWord]:
     """Words in reading order with fresh line/block numbers (block = region, or row group outside regions).
@@ -93,9 +147,9 @@ def order_words(words: list[OcrWord], regions: list[Box] | None = None,
     # units of reading: each region's rows, and each row of the words outside every region; placed by the
     # region's order, with free rows slotted in before the first region that starts below them
     units: list[tuple[float, int, list[list[list[OcrWord]]]]] = []
-    for i in range(len(regions)):
-        if i in by_region:
-            units.append((regions[i][1], i, group_rows(by_region[i])))
+    for group in merge_table_regions(regions, by_region):
+        top = min(regions[i][1] for i in group)
+        units.append((top, group[0], group_rows([ln for i in group for ln in by_region[i]])))
     free_rows = group_rows(by_region.get(None, []))
     out: list[OcrWord] = []
     line_no = 0
