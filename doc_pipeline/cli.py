@@ -428,7 +428,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface for all three se
         "dagster-webserver": _spawn([str(bindir / "dagster-webserver"), "-h", host, "-p", str(dagster_port),
                                      "-w", str(root / "workspace.yaml")], env),
         "dagster-daemon": _spawn([str(bindir / "dagster-daemon"), "run", "-w", str(root / "workspace.yaml")], env),
-        "api": _spawn([sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(api_port)], env),
+        "api": _spawn([sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(api_port),
+                       "--workers", str(max(1, s.api_workers))], env),
     }
     console.print(f"Dagster UI http://{host}:{dagster_port}  API http://{host}:{api_port}/docs  "
                   f"raw folder: {s.storage_root / 'raw'}  (Ctrl-C stops all)")

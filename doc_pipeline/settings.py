@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     flag_thresholds: dict[str, dict[str, float]] = {}
 
     # API
+    api_workers: int = 2  # uvicorn worker processes for `doc-pipeline serve` (the Docker image's UVICORN_WORKERS too)
     jwt_secret: str = ""
     api_base_url: str = "http://127.0.0.1:8000"
 

@@ -169,3 +169,21 @@ def test_rs256_via_jwks(embedded_env, monkeypatch):
             assert c.get("/flagged", headers={"Authorization": f"Bearer {multi}"}).status_code == 200
     finally:
         server.shutdown()
+
+
+def test_verified_token_cache_never_outlives_expiry_or_a_secret_change():
+    from doc_pipeline import auth as auth_mod
+    from doc_pipeline.auth import AuthError, AuthSettings, mint_token, verify_token
+
+    a = AuthSettings(jwt_secret="s" * 40, jwt_leeway_s=0)
+    tok = mint_token("carol", "reviewer", 2, auth=a)
+    assert verify_token(tok, auth=a).sub == "carol"
+    assert verify_token(tok, auth=a).sub == "carol"  # the cached answer
+    # the same token under other settings (a rotated secret) is checked again, and fails
+    with pytest.raises(AuthError):
+        verify_token(tok, auth=AuthSettings(jwt_secret="t" * 40))
+    # past its exp the cached entry is not used: decode runs and says expired
+    time.sleep(3.2)
+    with pytest.raises(AuthError, match="expired"):
+        verify_token(tok, auth=a)
+    assert len(auth_mod._VERIFIED) <= auth_mod.VERIFIED_CACHE_SIZE

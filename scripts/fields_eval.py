@@ -91,6 +91,8 @@ def main() -> int:
                     help="OCR engine(s) for image inputs (tesseract | rapidocr | tesseract,rapidocr: both, pooled)")
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--fit-calibration", metavar="JSON", help="fit the isotonic map on raw scores and write it")
+    ap.add_argument("--calibration-by-ocr", action="store_true",
+                    help="with --fit-calibration: also fit one map per OCR family (group@tesseract, group@rapidocr)")
     ap.add_argument("--no-hint", action="store_true", help="(default) classify; --hint passes the expected type")
     ap.add_argument("--hint", action="store_true")
     args = ap.parse_args()
@@ -109,12 +111,15 @@ def main() -> int:
     type_ok: dict[str, list[bool]] = defaultdict(list)
     calib: list[tuple[float, bool]] = []
     calib_groups: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    calib_docs: dict[str, list[str]] = defaultdict(list)  # the document of each pair (for the cross-fitted ECE)
+    calib_docs: dict[str, list[str]] = defaultdict(list)
+    doc_family: dict[str, str | None] = {}  # the document of each pair (for the cross-fitted ECE)
     t0 = time.time()
     runs = [(engine, doc) for i, engine in enumerate(engines) for doc in iter_documents(args.corpus, names)
             if i == 0 or doc.path.suffix.lower() != ".pdf"]  # PDFs have no OCR: once is enough
     for engine, doc in runs:
         pages = load_pages(doc, cache_for(engine), args.oracle_words, engine)
+        # per-OCR calibration groups ("default@rapidocr", ...) only with --calibration-by-ocr
+        fam = calibration.ocr_family(pages) if args.calibration_by_ocr else None
         expected = EXPECTED_TYPE[doc.dataset]
         t = time.time()
         fr = extract_fields(pages, doc_type_hint=expected if args.hint else None)
@@ -135,8 +140,9 @@ def main() -> int:
                 if f.source == FieldSource.kv:
                     ok = (cmp(f.name), cmp(f.value)) in gn
                     calib.append((f.confidence, ok))
-                    calib_groups["kv"].append((f.confidence, ok))
-                    calib_docs["kv"].append(doc.id)
+                    for g in ("kv", f"kv@{fam}") if fam else ("kv",):
+                        calib_groups[g].append((f.confidence, ok))
+                        calib_docs[g].append(f"{fam}|{doc.id}")
             if args.verbose:
                 print(f"{doc.id:40s} type={fr.doc_type:14s} kv tp={c.tp} fp={c.fp} fn={c.fn} {secs:.2f}s")
             continue
@@ -157,8 +163,9 @@ def main() -> int:
                 raw = f.normalized if kind != "text" and f.normalized not in (None, "") else f.value
                 v = m.normalize_field(raw, kind, doc.dataset in scoring.DAYFIRST_DATASETS)
                 calib.append((f.confidence, v in gv))
-                calib_groups["default"].append((f.confidence, v in gv))
-                calib_docs["default"].append(doc.id)
+                for g in ("default", f"default@{fam}") if fam else ("default",):
+                    calib_groups[g].append((f.confidence, v in gv))
+                    calib_docs[g].append(f"{fam}|{doc.id}")
         if args.verbose:
             bad = {k: (sorted(map(str, gt_sets[k])), sorted(map(str, pred_sets.get(k, set()))))
                    for k, c in details.items() if c.fp or c.fn}
@@ -187,14 +194,23 @@ def main() -> int:
         from doc_pipeline.core.fields.calibration import apply_map
 
         held: list[tuple[float, bool]] = []
+        fitted = {g for g, p in calib_groups.items() if len(p) >= 20}
         for g, pairs in calib_groups.items():
-            fold = [zlib.crc32(d.encode()) % 2 for d in calib_docs[g]]
+            if "@" not in g:  # score each field once: with its family's map when that one is fitted
+                fams_fitted = {x.split("@")[1] for x in fitted if x.startswith(g + "@")}
+                keep = [i for i, d in enumerate(calib_docs[g]) if d.split("|", 1)[0] not in fams_fitted]
+                pairs = [pairs[i] for i in keep]
+                docs_g = [calib_docs[g][i] for i in keep]
+            else:
+                docs_g = calib_docs[g]
+            fold = [zlib.crc32(d.split("|", 1)[1].encode()) % 2 for d in docs_g]  # a document's OCR variants together
             for k in (0, 1):
                 train = [p for p, f in zip(pairs, fold) if f != k]
                 if len(train) < 20:
                     continue
                 knots = fit_isotonic(train)
-                held += [(apply_map(knots, c), ok) for (c, ok), f in zip(pairs, fold) if f == k]
+                held += [(max(0.01, min(0.99, 0.97 * apply_map(knots, c) + 0.03 * c)), ok)
+                         for (c, ok), f in zip(pairs, fold) if f == k]  # as calibrate() applies the map
         if held:
             print(f"cross-fitted ECE of the refitted map (2 folds by document, {len(held)} fields): "
                   f"{expected_calibration_error(held):.3f}")

@@ -8,6 +8,8 @@ the time on data like the development data.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,9 +77,37 @@ def shipped_map() -> dict[str, list[tuple[float, float]]]:
     return {k: [tuple(p) for p in v] for k, v in data.get("maps", {}).items()}
 
 
+_FAMILY: ContextVar[str | None] = ContextVar("docpipe_calibration_ocr_family", default=None)
+
+
+def ocr_family(pages) -> str | None:
+    """Which OCR produced the document's words: "tesseract" or "rapidocr" (RapidOCR and its fusion with
+    Tesseract), None for text-layer pages. Confidence means different things per engine, so maps are per family."""
+    fams = []
+    for p in pages:
+        if getattr(p, "kind", None) is None or str(getattr(p.kind, "value", p.kind)) != "scanned" or not p.words:
+            continue
+        e = (p.engine or "").lower()
+        fams.append("rapidocr" if e.startswith("rapidocr") else "tesseract" if "tesseract" in e else None)
+    fams = [f for f in fams if f]
+    return max(set(fams), key=fams.count) if fams else None
+
+
+@contextmanager
+def calibrating_for(pages):
+    """Within the block, ``calibrate`` uses the maps of the pages' OCR family (when the shipped file has them)."""
+    token = _FAMILY.set(ocr_family(pages))
+    try:
+        yield
+    finally:
+        _FAMILY.reset(token)
+
+
 def calibrate(score: float, group: str = "default") -> float:
     maps = shipped_map()
-    knots = maps.get(group) or maps.get("default")
+    fam = _FAMILY.get()
+    base = group if group in maps else "default"
+    knots = (maps.get(f"{base}@{fam}") if fam else None) or maps.get(base)
     if not knots:
         return score
     # keep a little of the raw ordering inside flat steps so ranking among fields survives calibration
