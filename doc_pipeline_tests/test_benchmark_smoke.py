@@ -65,3 +65,20 @@ def test_tesseract_baseline_reads_rendered_pages(tmp_path: Path):
     images = inputs.render_page_images(pdf, tmp_path / "img", 150)
     assert len(images) == 1
     assert tesseract_alone(images, 1) > 0
+
+
+def test_benchmark_runs_a_batch_and_the_text_only_profile(tmp_path: Path):
+    from doc_pipeline_tests.bench.scanned import TEXT_ONLY
+
+    folder = tmp_path / "in"
+    inputs.write(folder, "a_native.pdf", inputs.native_pdf(1, seed=5))
+    inputs.write(folder, "b_scan.pdf", inputs.scanned_pdf(1, seed=6))
+    pr = run_pipeline(folder, tmp_path / "work", timeout=300, env=TEXT_ONLY)
+    assert pr.summary["documents"] == 2 and pr.summary["failed"] == 0, pr.rows
+    rows = {Path(r["file"]).name: r for r in pr.rows}
+    assert rows["b_scan.pdf"]["kind"] == "scanned" and float(rows["b_scan.pdf"]["ocr_confidence"]) > 0.5
+    for row in rows.values():  # both documents went in one run; each gets its share of the stages' CPU
+        assert all(row[f"cpu_{st}"] != "" for st in STAGES), row
+    assert sum(float(r["cpu_ocr_text"]) for r in rows.values()) > 0
+    # the scanned document did the OCR: most of ocr_text's CPU is its share
+    assert float(rows["b_scan.pdf"]["cpu_ocr_text"]) > float(rows["a_native.pdf"]["cpu_ocr_text"])

@@ -114,6 +114,19 @@ class LayoutParserEngine(LayoutEngine):
         return reading_order(blocks, page_width=image.width * s)
 
 
+class NoLayoutEngine(LayoutEngine):
+    """No layout model: no blocks (OCR reads the page in its own line order; scanned tables come from ruling
+    lines only). The fast text-only profile, DOCPIPE_LAYOUT_ENGINE=none: saves the model's ~0.2 CPU s/page."""
+
+    name = "none"
+
+    def __init__(self, **_: object):
+        pass
+
+    def detect(self, image: Image.Image, dpi: int) -> list[Block]:
+        return []
+
+
 class LayoutEngineUnavailable(RuntimeError):
     """The named engine is registered but its optional dependencies or weights are not installed."""
 
@@ -121,6 +134,7 @@ class LayoutEngineUnavailable(RuntimeError):
 ENGINES: EngineRegistry[LayoutEngine] = EngineRegistry("layout")
 ENGINES.register("rapid_layout", RapidLayoutEngine)
 ENGINES.register("layoutparser", LayoutParserEngine)
+ENGINES.register("none", NoLayoutEngine)
 
 
 def register_layout_engine(name: str, factory: Callable[..., LayoutEngine]) -> None:

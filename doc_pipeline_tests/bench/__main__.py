@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                 from doc_pipeline.settings import Settings
                 from doc_pipeline_tests.bench import scanned
 
-                r, pr = scanned.run(work, *sizes["scanned"], dpi=Settings().render_dpi)
-                got, runs[target] = [r], [pr]
+                got, prs = scanned.run(work, *sizes["scanned"], dpi=Settings().render_dpi)
+                runs[target], runs["scanned_text_only"] = prs[:1], prs[1:]  # per-stage CPU per profile
             elif target == "native":
                 from doc_pipeline_tests.bench import native
 

@@ -42,13 +42,13 @@ def child_env(home: Path) -> dict:
     return env
 
 
-def run_pipeline(folder: Path, work: Path, timeout: float = 3600) -> PipelineRun:
+def run_pipeline(folder: Path, work: Path, timeout: float = 3600, env: dict[str, str] | None = None) -> PipelineRun:
     work.mkdir(parents=True, exist_ok=True)
     out_csv, summary_json, home = work / "report.csv", work / "summary.json", work / "home"
     log = (work / "benchmark.log").open("w")
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, str(BENCHMARK), str(folder), "--out", str(out_csv), "--home", str(home),
-                             "--summary", str(summary_json)], env=child_env(home), cwd=ROOT, stdout=log,
+                             "--summary", str(summary_json)], env={**child_env(home), **(env or {})}, cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     with TreeRssSampler(proc.pid) as sampler:
         deadline = time.time() + timeout

@@ -70,6 +70,7 @@ def _clean_party(name: str) -> str:
     s = s.replace(",", "")
     s = re.sub(r"\.\s+(?=(?:Inc|LLC|Ltd|Corp|Corporation|Company|INC|LLC|LTD|CORP)\b)", " ", s)
     s = re.sub(r"(?i)^(?:the|and)\s+", "", s)
+    s = re.sub(r"^(?:Dear|To|Attention:?|Re:?)\s+", "", s)  # a letter's salutation before the addressee
     return s
 
 
@@ -97,6 +98,11 @@ def _parties_opening(text: str, seen: set[str], limit: int = 1500) -> list[Candi
     hits += [(m.start(1), m.end(1), m.group(1)) for m in _SIGNER_RE.finditer(window)]
     out: list[Candidate] = []
     for s, e, raw in sorted(hits):
+        if "\n" in raw.strip():  # a name does not start on the line above ("November 6, 2009\nHID Global ...")
+            cut = raw.rfind("\n") + 1
+            if not ORG_RE.fullmatch(raw[cut:]):
+                continue
+            s, raw = s + cut, raw[cut:]
         before = window[:s]
         if before.count("(") > before.count(")") or before.count("“") > before.count("”"):
             continue
