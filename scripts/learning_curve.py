@@ -62,13 +62,15 @@ def training_rows(dataset: str, doc, pages) -> tuple[list[dict], list[dict]]:
     return corrections_to_training_examples(DocText(pages).text, corrected), ranker_examples(pages, corrected)
 
 
-def score(dataset: str, docs, pages_of, model) -> m.PRCounts:
+def score(dataset: str, docs, pages_of, model, per_field: dict | None = None) -> m.PRCounts:
     total = m.PRCounts()
     for doc in docs:
         fr = extract_fields(pages_of[doc.id], doc_type_hint=EXPECTED_TYPE[dataset], model=model)
         res = DocumentResult(doc_id=doc.id, status=DocStatus.done, fields=fr.fields, doc_type=fr.doc_type)
-        for c in scoring.field_details(dataset, doc.gt, res).values():
+        for name, c in scoring.field_details(dataset, doc.gt, res).items():
             total += c
+            if per_field is not None:
+                per_field[name] = per_field.get(name, m.PRCounts()) + c
     return total
 
 
@@ -92,13 +94,14 @@ def main() -> int:
     rows_of: dict[str, tuple[list[dict], list[dict]]] = {}
     results: dict[str, list[float]] = {}
     spans: dict[str, list[int]] = {}
+    fields_of: dict[str, dict[str, m.PRCounts]] = {}  # per-field counts pooled over seeds
     t0 = time.time()
     for seed in seeds:
         order = docs[:]
         random.Random(seed).shuffle(order)
         half = len(order) // 2
         pool, held_out = order[:half], order[half:]  # held-out documents are never reviewed
-        base = score(args.dataset, held_out, pages_of, None)
+        base = score(args.dataset, held_out, pages_of, None, fields_of.setdefault("rules only (no model)", {}))
         results.setdefault("rules only (no model)", []).append(base.f1.value or 0.0)
         for k in ks:
             if k > len(pool):
@@ -111,19 +114,23 @@ def main() -> int:
                 rrows += rows_of[d.id][1]
             model = load_field_model(train_field_model(examples, generated=args.generated, seed=seed,
                                                        ranker_rows=None if args.no_ranker else rrows))
-            c = score(args.dataset, held_out, pages_of, model)
+            c = score(args.dataset, held_out, pages_of, model, fields_of.setdefault(f"k={k}", {}))
             results.setdefault(f"k={k}", []).append(c.f1.value or 0.0)
             spans.setdefault(f"k={k}", []).append(sum(len(r["entities"]) for r in examples))
             print(f"seed={seed} k={k:3d} spans={spans[f'k={k}'][-1]:4d} held-out F1={c.f1.value or 0:5.1f} "
                   f"(tp={c.tp} fp={c.fp} fn={c.fn}) ranker_rows={len(rrows)} "
-                  f"with_right_candidate={sum(1 for r in rrows if any(r['y']))} [{time.time() - t0:.0f}s]", file=sys.stderr)
+                  f"with_right_candidate={sum(1 for r in rrows if any(r['y']))} [{time.time() - t0:.0f}s]",
+                  file=sys.stderr)
     print(f"\nLearning curve: {args.dataset}, {len(docs)} documents, held-out half per seed, seeds={seeds}, "
           f"ocr={args.ocr}, generated={args.generated}")
-    print("| reviewed documents (k) | corrected spans learned (mean) | held-out micro-F1 (mean) | per seed |")
-    print("|---|---|---|---|")
+    names = sorted({n for d in fields_of.values() for n in d})
+    print("| reviewed documents (k) | corrected spans learned (mean) | held-out micro-F1 (mean) | per seed | "
+          + " | ".join(f"{n} F1" for n in names) + " |")
+    print("|---|---|---|---|" + "---|" * len(names))
     for name, vals in results.items():
         sp = f"{statistics.mean(spans[name]):.0f}" if name in spans else "-"
-        print(f"| {name} | {sp} | {statistics.mean(vals):.1f} | {' / '.join(f'{v:.1f}' for v in vals)} |")
+        pf = " | ".join(f"{(fields_of[name][n].f1.value or 0):.1f}" for n in names)
+        print(f"| {name} | {sp} | {statistics.mean(vals):.1f} | {' / '.join(f'{v:.1f}' for v in vals)} | {pf} |")
     return 0
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
@@ -15,8 +17,11 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 class Database:
     """One engine per URL, migrated to head on first use (Alembic migrations live in sql/)."""
 
-    def __init__(self, url: str, migrate: bool = True):
+    def __init__(self, url: str, migrate: bool = True, connect_retry_s: float = 0.0):
         self.url = url
+        # pipeline workers wait this long for the server to come back (a restart, a fail-over) before a step
+        # fails; the API does not wait (it answers 503 at once)
+        self.connect_retry_s = connect_retry_s
         kwargs: dict = {"pool_pre_ping": True, "future": True}
         if url.startswith("sqlite"):
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
@@ -40,12 +45,21 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self.sessions() as s:
+            if self.connect_retry_s > 0:
+                self._connect(s)
             try:
                 yield s
                 s.commit()
             except BaseException:
                 s.rollback()
                 raise
+
+
+    def _connect(self, s: Session) -> None:
+        """Check out the session's connection now, retrying while the server is unreachable (only the connect
+        is retried: a statement that fails mid-transaction still raises)."""
+        retry(retry=retry_if_exception_type(OperationalError), stop=stop_after_delay(self.connect_retry_s),
+              wait=wait_exponential(multiplier=0.2, max=2.0), reraise=True)(s.connection)()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -57,5 +71,5 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 @lru_cache(maxsize=8)
-def get_database(url: str) -> Database:
-    return Database(url)
+def get_database(url: str, connect_retry_s: float = 0.0) -> Database:
+    return Database(url, connect_retry_s=connect_retry_s)

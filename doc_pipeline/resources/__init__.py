@@ -36,7 +36,8 @@ class DocPipelineResource(ConfigurableResource):
         return base.model_copy(update={**overrides, **({"home": Path(self.home)} if self.home else {})})
 
     def db(self) -> Database:
-        return get_database(self.settings().db_url)
+        s = self.settings()
+        return get_database(s.db_url, connect_retry_s=s.db_connect_retry_s)
 
     def store(self) -> ObjectStore:
         return _cached_store(self.settings())

@@ -64,14 +64,18 @@ def select(cands: list[Candidate], doc: DocText, ranker=None, doc_type: str | No
     for name, cs in by_name.items():
         use_ranker = (ranker is not None and doc_type is not None and name not in MULTI_VALUED
                       and ranker.has(doc_type, name))
-        if not use_ranker:
+        if use_ranker:
+            # the ranker chooses among the candidates it was trained on (extractors, wider net, memory); spaCy
+            # entities are not among them (training rows are built without a model)
+            cs = [c for c in cs if c.engine != "spacy-ner"]
+        else:
             cs = [c for c in cs if not c.extra.get("expanded")]
-            # without a ranker to weigh them, NER entities only fill a field no rule found (measured: on SROIE a
-            # model trained on generated documents alone lowered F1 when its entities competed with the rules)
-            if any(c.source != FieldSource.ner for c in cs):
-                cs = [c for c in cs if c.source != FieldSource.ner]
-            if not cs:
-                continue
+            # without a ranker, NER entities only fill a field no rule found (measured: on SROIE a model trained
+            # on generated documents lowered F1 when its entities competed with the rules)
+            if any(c.engine != "spacy-ner" for c in cs):
+                cs = [c for c in cs if c.engine != "spacy-ner"]
+        if not cs:
+            continue
         _agree(cs)
         if use_ranker:
             from .ranker import _DocStats, rank_candidates
@@ -106,18 +110,18 @@ def candidates_for(doc: DocText, doc_type: str, model: object | None = None) -> 
     """All candidates for a document of ``doc_type``: the type's extractors, the field model's NER entities and,
     when the model carries a ranker for this type, the expanded candidates the ranker chooses among."""
     cands = typed.EXTRACTORS.get(doc_type, typed.generic)(doc)
-    if model is not None and getattr(model, "nlp", model) is not None:
-        from .ner import ner_candidates
-
-        wanted = set(REQUIRED_FIELDS.get(doc_type, [])) | {c.name for c in cands}
-        cands += [c for c in ner_candidates(model, doc) if c.name in wanted or not wanted]
     ranker = getattr(model, "ranker", None)
     if ranker is not None and doc_type in ranker.doc_types():
         from .ranker import memory_candidates
 
         names = [n for n in REQUIRED_FIELDS.get(doc_type, []) if n not in MULTI_VALUED]
         cands += memory_candidates(doc, names, lambda n: ranker.memory(doc_type, n))
-        cands += expanded_candidates(doc, doc_type, cands)
+        cands += expanded_candidates(doc, doc_type, cands)  # as in training: before any NER entity
+    if model is not None and getattr(model, "nlp", model) is not None:
+        from .ner import ner_candidates
+
+        wanted = set(REQUIRED_FIELDS.get(doc_type, [])) | {c.name for c in cands}
+        cands += [c for c in ner_candidates(model, doc) if c.name in wanted or not wanted]
     return cands
 
 
@@ -143,11 +147,12 @@ def _ranker_examples(pages, corrected, model, ranker_rows) -> list[dict]:
     doc = DocText(pages)
     doc_type = corrected.doc_type
     cands = typed.EXTRACTORS.get(doc_type, typed.generic)(doc)
-    if model is not None and getattr(model, "nlp", model) is not None:
-        from .ner import ner_candidates
+    ranker = getattr(model, "ranker", None)
+    if ranker is not None and doc_type in ranker.doc_types():  # an earlier model's memory, as at extraction
+        from .ranker import memory_candidates
 
-        wanted = set(REQUIRED_FIELDS.get(doc_type, [])) | {c.name for c in cands}
-        cands += [c for c in ner_candidates(model, doc) if c.name in wanted]
+        names = [n for n in REQUIRED_FIELDS.get(doc_type, []) if n not in MULTI_VALUED]
+        cands += memory_candidates(doc, names, lambda n: ranker.memory(doc_type, n))
     cands += expanded_candidates(doc, doc_type, cands)
     from .ranker import kind_of
 

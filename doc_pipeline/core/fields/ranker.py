@@ -311,7 +311,8 @@ def group_agreement(cands: list[Candidate]) -> None:
     for c in cands:
         groups[f"{c.name}:{compare_form(c.name, c.normalized)!r}"].append(c)
     for g in groups.values():
-        methods = {c.source for c in g if not c.extra.get("expanded")} | ({"label"} if any(c.label for c in g) else set())
+        methods = {c.source for c in g if not c.extra.get("expanded")} | (
+            {"label"} if any(c.label for c in g) else set())
         for c in g:
             c.agree = max(1, len(methods))
 

@@ -15,7 +15,8 @@ TOTAL_LABEL = re.compile(
     r"(?<![A-Za-z])(?:grand\s*total|total\s*amount|amount\s*due|balance\s*due|nett?\s*total|total\s*(?:incl\w*|ttc|rm|payable|due)"
     r"|total\s*\(?(?:rm|incl\w*[^)]*)\)?|rounded\s*total|total\s*sales|totaal(?:bedrag)?|gesamt(?:betrag)?|"
     r"montant\s*total|total\s*[àa]\s*payer|te\s*betalen|endbetrag|a[mn]ount\s*incl\w*|total|due)\b", I)
-TOTAL_VETO = re.compile(r"(?i)sub\s*-?total|accepted\s*total|due\s*date|total\s*(?:qty|quantity|items?|excl|ht\b|discount|savings|tax\b|gst\b|"
+TOTAL_VETO = re.compile(r"(?i)sub\s*-?total|accepted\s*total|due\s*date|"
+                        r"total\s*(?:qty|quantity|items?|excl|ht\b|discount|savings|tax\b|gst\b|"
                         r"sst\b|vat\b)|total\s*(?:no|number)\s*of")
 DATE_LABEL = re.compile(r"(?:invoice\s*date|date\s*of\s*issue|issue\s*date|factuurdatum|rechnungsdatum|"
                         r"date\s*de\s*facture|datum|date|dated|tarikh)\b", I)
@@ -85,7 +86,8 @@ def _best_total(doc: DocText, cur: str | None) -> list[Candidate]:
 _CORP_SUFFIX = re.compile(r"(?i)\b(sdn\.?\s*bhd|bhd|ltd|llc|inc|gmbh|b\.?v\.?|s/b|enterprise|trading|restaurant|store|"
                           r"mart|company|co\.|corp|florist|bakeries|stationery|hardware|marketing|supermarket)\b")
 _SUFFIX_ONLY = re.compile(r"(?i)^\(?(?:m|kl|sp|s)?\)?\s*(?:sdn\.?\s*bhd\.?|bhd\.?|s/b|ltd\.?|limited|inc\.?)$")
-_REG_TAIL = re.compile(r"\s*(?:\(\s*(?:co(?:mpany)?\.?\s*)?(?:reg\w*\.?\s*)?(?:no\.?\s*)?[:.]?\s*[\w ]*\d{4,}[\w\- ]*\)?"
+_REG_TAIL = re.compile(r"\s*(?:\(\s*(?:co(?:mpany)?\.?\s*)?(?:reg\w*\.?\s*)?(?:no\.?\s*)?[:.]?\s*"
+                       r"[\w ]*\d{4,}[\w\- ]*\)?"
                        r"|\b\d{5,}[\w\-]*\b).*$", re.I)
 # a registration number in the middle of a name line ("TEO HENG STATIONERY (001451637-M) & BOOKS")
 _REG_MID = re.compile(r"\s*\(\s*\d{4,}[\w\-]*\s*\)\s*(?=\S)")
