@@ -22,7 +22,8 @@ class Database:
         # pipeline workers wait this long for the server to come back (a restart, a fail-over) before a step
         # fails; the API does not wait (it answers 503 at once)
         self.connect_retry_s = connect_retry_s
-        kwargs: dict = {"pool_pre_ping": True, "future": True}
+        # pre-ping replaces connections a server restart killed; a SQLite file has no server, so no ping
+        kwargs: dict = {"pool_pre_ping": not url.startswith("sqlite"), "future": True}
         if url.startswith("sqlite"):
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
