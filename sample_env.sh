@@ -52,6 +52,8 @@
 # export DOCPIPE_RENDER_DPI=200
 # pages OCRed in parallel inside one run; 0 = one per CPU core
 # export DOCPIPE_OCR_WORKERS=0
+# documents one step of a multi-document run works on at once (page_images, layout_blocks, ocr_text, tables)
+# export DOCPIPE_DOC_WORKERS=2
 # scanned-page preprocessing and OCR details (docs/OCR.md)
 # export DOCPIPE_OCR_ORIENTATION=true      # Tesseract OSD: turn pages by 90/180/270 when confident
 # export DOCPIPE_OCR_DESKEW=true           # straighten small skews

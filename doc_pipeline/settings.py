@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     table_merge_pages: bool = False  # join a table continued on the next page (same columns) into one
     render_dpi: int = 200
     ocr_workers: int = 0  # 0 = one per CPU core
+    # documents a step of a multi-document run works on at once (page_images, layout_blocks, ocr_text, tables): the
+    # pages of two documents keep the page pools busy where one document's last page would leave a core idle
+    doc_workers: int = 2
     # a burst of new files under raw/ is processed in runs of up to this many documents (1 = one run each) and
     # about this much input, so Dagster's per-run start-up is paid once per batch (docs/PERFORMANCE.md)
     run_batch_size: int = 25

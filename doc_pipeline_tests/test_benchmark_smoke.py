@@ -82,3 +82,19 @@ def test_benchmark_runs_a_batch_and_the_text_only_profile(tmp_path: Path):
     assert sum(float(r["cpu_ocr_text"]) for r in rows.values()) > 0
     # the scanned document did the OCR: most of ocr_text's CPU is its share
     assert float(rows["b_scan.pdf"]["cpu_ocr_text"]) > float(rows["a_native.pdf"]["cpu_ocr_text"])
+
+
+def test_own_peak_rss_is_the_childs_not_the_forking_parents():
+    """ru_maxrss of an exec'd child carries the parent's peak (the hostile batch read 1.7 GB under a full pytest
+    run); the batch and bench report VmHWM instead, which only counts the child's own pages."""
+    import subprocess
+    import sys
+
+    ballast = bytearray(600 << 20)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])  # touch every page so it counts in the parent's RSS
+    code = ("import resource; from doc_pipeline_tests.bench.measure import own_peak_rss_bytes as f; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10, f())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    inherited, own = map(int, out)
+    del ballast
+    assert 0 < own < 300 << 20, (inherited, own)  # ru_maxrss here reads >= 600 MB

@@ -65,6 +65,7 @@ def test_production_dagster_yaml_loads_with_postgres(tmp_path, monkeypatch, thro
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         queue = instance.get_concurrency_config().run_queue_config
         assert queue.max_concurrent_runs == 8
+        assert instance.run_coordinator.dequeue_interval_seconds == 1  # runs of a burst follow each other
         assert {"key": "docpipe/paid_ocr", "value": "true", "limit": 2} in queue.tag_concurrency_limits
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
         assert instance.run_retries_retry_on_asset_or_op_failure is False
@@ -386,3 +387,22 @@ def test_deploy_files_use_only_known_docpipe_variables():
         used |= set(re.findall(r"\b(DOCPIPE_[A-Z0-9_]+)\b", path.read_text()))
     used -= {"DOCPIPE_ENV_FILE", "DOCPIPE_WORKER_IMAGE", "DOCPIPE_API_IMAGE"}  # compose's own knobs
     assert not used - known, f"typo or undocumented variable: {sorted(used - known)}"
+
+
+def test_embedded_instance_queues_one_run_more_than_cores_and_dequeues_every_second(docpipe_home):
+    """A burst's runs overlap one run's process start-up with the others' work (docs/PERFORMANCE.md)."""
+    import os
+
+    from dagster import DagsterInstance
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    from doc_pipeline.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    instance = DagsterInstance.get()
+    try:
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == (os.cpu_count() or 1) + 1
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+    finally:
+        instance.dispose()

@@ -37,3 +37,32 @@ def test_rapidocr_engine_reads_text():
     img = make_docs.text_image(["Total due 97.99"], dpi=200)
     words = words_to_points(get_engine("rapidocr").recognize(img, 200), 200)
     assert "97.99" in " ".join(w.text for w in words)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "1", "P", "png-loaded"])
+def test_pixels_go_to_tesseract_as_they_are_in_every_image_mode(mode):
+    """set_image hands raw pixels over (no PNG round trip); the words are those tesserocr's own SetImage gives."""
+    import io
+
+    from PIL import Image
+
+    from doc_pipeline.core.ocr.tesseract import set_image
+
+    base = make_docs.text_image(["Account summary 2024", "Balance 1,234.56"], dpi=200)
+    if mode == "png-loaded":  # what ocr_text holds: a page image read back from the store
+        img = Image.open(io.BytesIO(make_docs.png_bytes(base, 200)))
+        img.load()
+    else:
+        img = base.convert(mode)
+    engine = get_engine("tesseract", lang="eng")
+    ours = [(w.text, w.box_px) for w in engine.recognize(img, 200)]
+    engine.api.SetImage(img)
+    engine.api.SetSourceResolution(200)
+    engine.api.Recognize()
+    theirs = engine.api.GetUTF8Text().split()
+    engine.api.Clear()
+    assert [t for t, _ in ours] == theirs
+    assert "1,234.56" in theirs
+    set_image(engine.api, img)  # the size tesseract sees is the image's own
+    assert engine.api.GetThresholdedImage().size == img.size
+    engine.api.Clear()

@@ -3,6 +3,7 @@
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -99,19 +100,24 @@ PerDocument = Callable[[AssetExecutionContext, DocPipelineResource, str], StepOu
 
 
 def run_for_documents(context: AssetExecutionContext, dp: DocPipelineResource, step: str, fn: PerDocument,
-                      check_name: str | None = None) -> MaterializeResult:
+                      check_name: str | None = None, concurrent: bool = False) -> MaterializeResult:
     """Run one stage for every document partition of this run. A run usually holds one document; the raw/ sensor
     groups a burst of new files into runs over a range of partitions, so the per-run start-up cost (a new
-    process, models loading) is paid once per batch while each document keeps its own partition and lineage."""
+    process, models loading) is paid once per batch while each document keeps its own partition and lineage.
+
+    `concurrent` stages work on up to DOCPIPE_DOC_WORKERS documents of a batch at once (threads; their pages
+    share the page pools): one document's last pages and sequential parts no longer leave a core idle. Such a
+    stage must be thread-safe: PDFium calls hold core.pdf_pages.PDFIUM_LOCK."""
     keys = list(context.partition_keys)
     batch = len(keys) > 1
     db = dp.db()
     outputs: dict[str, StepOutput] = {}
     failed: dict[str, str] = {}
-    for doc_id in keys:
+
+    def one(doc_id: str) -> None:
         if batch and repo.failed_in_run(db, doc_id, context.run.run_id):
             failed[doc_id] = "failed in an earlier step of this run"
-            continue
+            return
         try:
             with pipeline_step(context, dp, step, doc_id, batch=batch) as timer:
                 out = fn(context, dp, doc_id)
@@ -121,6 +127,24 @@ def run_for_documents(context: AssetExecutionContext, dp: DocPipelineResource, s
             failed[doc_id] = exc.reason
             # re-run it alone, so the failure also shows on its own partition in Dagster
             repo.request_reprocess(db, doc_id, "raw_pdf", reason="isolate", requested_by="pipeline")
+
+    workers = min(len(keys), max(1, dp.settings().doc_workers)) if concurrent else 1
+    if workers == 1:
+        for doc_id in keys:
+            one(doc_id)
+    else:
+        # a fresh small pool per step: leaving the `with` waits for every started document, so an error that
+        # fails the step never leaves a thread writing for a run that has ended
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{step}-docs") as pool:
+            futures = [pool.submit(one, doc_id) for doc_id in keys]
+            try:
+                for f in futures:
+                    f.result()
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    outputs = {d: outputs[d] for d in keys if d in outputs}  # in partition order, whichever finished first
     checks = []
     if not batch:
         (out,) = outputs.values()
@@ -144,15 +168,18 @@ def _plain(metadata: dict) -> dict:
 
 
 def document_asset(*, deps: list[str], group_name: str, description: str, kinds: set[str],
-                   check_specs: list[AssetCheckSpec] | None = None, pool: str | None = None):
-    """Declare a stage: `fn(context, docpipe, doc_id) -> StepOutput` becomes a partitioned asset named like fn."""
+                   check_specs: list[AssetCheckSpec] | None = None, pool: str | None = None,
+                   concurrent_documents: bool = False):
+    """Declare a stage: `fn(context, docpipe, doc_id) -> StepOutput` becomes a partitioned asset named like fn.
+    concurrent_documents: fn is thread-safe; a multi-document run works on several documents at once."""
     check_name = check_specs[0].name if check_specs else None
 
     def decorate(fn: PerDocument):
         @asset(name=fn.__name__, partitions_def=documents_partitions, deps=deps, group_name=group_name,
                description=description, kinds=kinds, check_specs=check_specs, pool=pool)
         def _stage(context: AssetExecutionContext, docpipe: DocPipelineResource) -> MaterializeResult:
-            return run_for_documents(context, docpipe, fn.__name__, fn, check_name)
+            return run_for_documents(context, docpipe, fn.__name__, fn, check_name,
+                                     concurrent=concurrent_documents)
 
         return _stage
 

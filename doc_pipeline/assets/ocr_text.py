@@ -9,7 +9,7 @@ from doc_pipeline.db import repo
 from doc_pipeline.resources import DocPipelineResource
 
 
-@document_asset(deps=["layout_blocks"], group_name="understand", kinds={"onnx", "tesseract"},
+@document_asset(concurrent_documents=True, deps=["layout_blocks"], group_name="understand", kinds={"onnx", "tesseract"},
                 description="Page text with word boxes and confidences: native pages from the PDF text layer (read "
                             "once), scanned pages OCRed (DOCPIPE_OCR_ENGINE: tesseract, rapidocr, or fusion = RapidOCR "
                             "with Tesseract re-reading unsure lines; pages in parallel; reading order along "

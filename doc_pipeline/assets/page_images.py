@@ -12,7 +12,7 @@ def page_image_key(doc_id: str, page_no: int) -> str:
     return f"pages/{doc_id}/{page_no}.png"
 
 
-@document_asset(deps=["raw_pdf"], group_name="ingest", kinds={"python"},
+@document_asset(concurrent_documents=True, deps=["raw_pdf"], group_name="ingest", kinds={"python"},
                 description="One PNG per page at a bounded DPI (pypdfium2 for PDFs, decoded frames for images), "
                             "scanned pages turned upright, deskewed and rescaled (each step recorded per page). "
                             "Written page by page, so memory stays flat.")

@@ -11,7 +11,7 @@ from doc_pipeline.db import repo
 from doc_pipeline.resources import DocPipelineResource
 
 
-@document_asset(deps=["layout_blocks", "ocr_text"], group_name="understand", kinds={"python"},
+@document_asset(concurrent_documents=True, deps=["layout_blocks", "ocr_text"], group_name="understand", kinds={"python"},
                 description="Tables as rows of cells (JSON) and CSV files: on native pages, per ruled or "
                             "layout-detected region the most plausible grid of pdfplumber / camelot lattice / stream; "
                             "sideways tables via camelot; on scanned pages ruling lines found in the image (OpenCV) "

@@ -14,7 +14,7 @@ from doc_pipeline.core.ocr import get_engine
 from doc_pipeline.core.ocr.base import words_to_points
 from doc_pipeline.core.ocr.reading_order import order_words
 from doc_pipeline.core.parallel import ordered_map
-from doc_pipeline.core.pdf_pages import text_layer_words
+from doc_pipeline.core.pdf_pages import PDFIUM_LOCK, text_layer_words
 from doc_pipeline.core.text import mean_conf, words_to_text
 
 def engine_options(name: str, lang: str = "eng", tessdata: str | None = None, recheck_below: float = 0.8) -> dict:
@@ -52,14 +52,15 @@ class PageTextReader:
         img_by_page = {i.page_no: i for i in imgs.images}
         pages: dict[int, Page] = {}
         if raw.media_type == "application/pdf" and any(p.kind == PageKind.native for p in raw.pages):
-            pdf = pdfium.PdfDocument(path)
-            try:
-                for info in raw.pages:
-                    if info.kind == PageKind.native:
-                        words = text_layer_words(pdf[info.page_no - 1])
-                        pages[info.page_no] = self._page(info, words, "text_layer", img_by_page, layout)
-            finally:
-                pdf.close()
+            with PDFIUM_LOCK:  # documents of a batch may run on two threads (assets/_step.py)
+                pdf = pdfium.PdfDocument(path)
+                try:
+                    for info in raw.pages:
+                        if info.kind == PageKind.native:
+                            words = text_layer_words(pdf[info.page_no - 1])
+                            pages[info.page_no] = self._page(info, words, "text_layer", img_by_page, layout)
+                finally:
+                    pdf.close()
 
         def ocr_one(info):
             pi = img_by_page[info.page_no]

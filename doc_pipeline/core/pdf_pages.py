@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 
@@ -28,6 +29,12 @@ PAGE_SIZED_IMAGE = 0.75  # image coverage from which a page with little text loo
 _WORDLIKE = re.compile(r"[^\W\d_]{3,}")
 _SYMBOLIC = 4  # PDF font flag: glyphs outside the standard Latin set, codes mean nothing without a map
 _PASSWORD_ERRORS = {pdfium_c.FPDF_ERR_PASSWORD}
+
+
+# PDFium is not thread-safe, not even across documents. Code that may run on several threads of one process at
+# once (document steps of a multi-document run, see assets/_step.py) holds this lock around every PDFium call and
+# releases nothing PDFium owns outside it.
+PDFIUM_LOCK = threading.RLock()
 
 
 def open_pdf(path_or_bytes, max_pages: int | None = None) -> pdfium.PdfDocument:

@@ -10,6 +10,7 @@ from PIL import Image
 from doc_pipeline.core import images
 from doc_pipeline.core.errors import LimitExceededError
 from doc_pipeline.core.models import PageInfo
+from doc_pipeline.core.pdf_pages import PDFIUM_LOCK
 
 
 def bounded_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:
@@ -27,10 +28,15 @@ def bounded_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) ->
 def render_pdf_page(pdf: pdfium.PdfDocument, info: PageInfo, dpi: int, max_pixels: int) -> tuple[Image.Image, int]:
     """The page as displayed (pdfium applies /Rotate), greyscale for OCR-bound pages."""
     use_dpi = bounded_dpi(info.width, info.height, dpi, max_pixels)
-    page = pdf[info.page_no - 1]
-    bitmap = page.render(scale=use_dpi / 72, grayscale=info.kind.value == "scanned", may_draw_forms=True)
-    img = bitmap.to_pil()
-    return (img.convert("L") if img.mode != "RGB" else img), use_dpi
+    with PDFIUM_LOCK:
+        page = pdf[info.page_no - 1]
+        bitmap = page.render(scale=use_dpi / 72, grayscale=info.kind.value == "scanned", may_draw_forms=True)
+        img = bitmap.to_pil()
+        # the image must own its pixels so the PDFium bitmap is freed here, under the lock: PIL already decoded
+        # BGR into a new RGB image, while an "L" image shares the bitmap's buffer until converted (copied)
+        img = img.convert("L") if img.mode != "RGB" else img
+        del bitmap, page
+    return img, use_dpi
 
 
 def load_image_page(path: str, info: PageInfo, max_pixels: int) -> tuple[Image.Image, int]:
@@ -53,14 +59,16 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
     from doc_pipeline.core.preprocess import preprocess_page
 
     if raw.media_type == "application/pdf":
-        pdf = pdfium.PdfDocument(path)
+        with PDFIUM_LOCK:
+            pdf = pdfium.PdfDocument(path)
         try:
             for info in raw.pages:
                 img, used = render_pdf_page(pdf, info, dpi, max_page_pixels)
                 img, steps = preprocess_page(img, used, info)
                 yield RenderedPage(info.page_no, img, used, steps)
         finally:
-            pdf.close()
+            with PDFIUM_LOCK:
+                pdf.close()
     else:
         for info in raw.pages:
             img, native_dpi = images.load_image_page(path, info.page_no, max_image_pixels)

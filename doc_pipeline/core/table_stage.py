@@ -7,6 +7,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from doc_pipeline.core.models import Page, PageKind, RawDocument, Table
+from doc_pipeline.core.pdf_pages import PDFIUM_LOCK
 from doc_pipeline.core.table_scan import ruled_tables
 from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
                                          rotated_page_tables,
@@ -34,28 +35,10 @@ def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[
     found: list[Table] = []
     native = [p for p in pages if p.kind == PageKind.native]
     if native and raw.media_type == "application/pdf":
-        import pdfplumber
-
-        pdf = None
-        try:
-            pdf = pdfplumber.open(path)
-            plumber_pages = [pdf.pages[p.page_no - 1] for p in native]
-        except Exception:  # noqa: BLE001 - pdfminer gives up on some files pdfium repairs (broken xref, a page
-            if pdf is not None:  # tree that loops): then word grids in layout table regions, as on scans
-                pdf.close()
-            pdf = None
-        if pdf is not None:
-            with pdf:
-                for p, plumber_page in zip(native, plumber_pages):
-                    blocks = [b for b in p.blocks if b.type == "table"]
-                    if p.rotation or rotated_text_share(plumber_page) > 0.5:
-                        # sideways tables: camelot turns the page upright itself; pdfplumber's ruled grid if not
-                        found.extend(rotated_page_tables(path, plumber_page, p.page_no)
-                                     or native_tables(plumber_page, p.page_no, blocks, rotation=p.rotation or 90))
-                    else:
-                        found.extend(native_page_tables(path, plumber_page, p.page_no, blocks, methods))
-                    plumber_page.close()
-            native = []
+        # camelot renders through PDFium: native pages hold the lock (documents of a batch may run on two
+        # threads); scanned pages below need no PDFium and run side by side
+        with PDFIUM_LOCK:
+            found, native = _native_tables(path, native, methods)
     for p in pages:
         if p.kind == PageKind.scanned or p in native:
             ruled: list[Table] = []
@@ -69,3 +52,31 @@ def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[
                     if t is not None:
                         found.append(t)
     return sorted(found, key=lambda t: (t.page_no, t.bbox[1] if t.bbox else 0))
+
+
+def _native_tables(path: str, native: list[Page], methods: tuple[str, ...]) -> tuple[list[Table], list[Page]]:
+    """Tables of the native pages; the pages pdfplumber could not open come back for the word-grid fallback."""
+    import pdfplumber
+
+    found: list[Table] = []
+    pdf = None
+    try:
+        pdf = pdfplumber.open(path)
+        plumber_pages = [pdf.pages[p.page_no - 1] for p in native]
+    except Exception:  # noqa: BLE001 - pdfminer gives up on some files pdfium repairs (broken xref, a page
+        if pdf is not None:  # tree that loops): then word grids in layout table regions, as on scans
+            pdf.close()
+        pdf = None
+    if pdf is not None:
+        with pdf:
+            for p, plumber_page in zip(native, plumber_pages):
+                blocks = [b for b in p.blocks if b.type == "table"]
+                if p.rotation or rotated_text_share(plumber_page) > 0.5:
+                    # sideways tables: camelot turns the page upright itself; pdfplumber's ruled grid if not
+                    found.extend(rotated_page_tables(path, plumber_page, p.page_no)
+                                 or native_tables(plumber_page, p.page_no, blocks, rotation=p.rotation or 90))
+                else:
+                    found.extend(native_page_tables(path, plumber_page, p.page_no, blocks, methods))
+                plumber_page.close()
+            return found, []
+    return found, native

@@ -109,6 +109,19 @@ class TreeRssSampler:
         self._thread.join(timeout=5)
 
 
+def own_peak_rss_bytes() -> int:
+    """This process's own RSS high-water mark (VmHWM). Not ru_maxrss: Linux carries the parent's peak into a child
+    across fork/vfork + exec, so a batch started from a large pytest process would report the parent's size."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def children_maxrss_bytes() -> int:
     """The largest RSS any waited-for child (or its waited-for descendants) reached (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024

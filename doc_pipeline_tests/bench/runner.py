@@ -12,13 +12,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-import resource
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from doc_pipeline_tests.bench.measure import cpu_seconds
+from doc_pipeline_tests.bench.measure import cpu_seconds, own_peak_rss_bytes
 
 STAGES: tuple[str, ...] = ("raw_pdf", "page_images", "layout_blocks", "ocr_text", "tables", "fields", "index_docs")
 DOC_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
@@ -148,23 +147,27 @@ def process_folder(folder: Path, progress=None, batch_size: int | None = None) -
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
         results = {d: build_result(d, store, db) for d in chunk}
         run_ids = {rid for r in results.values() for rid in (r.meta.get("run_ids") or [])}
-        stage_cpu, _ = recorder.for_runs(run_ids)
-        # a batch's wall/CPU (and each stage's CPU) are shared by its documents in proportion to the seconds
-        # each document spent in that stage (step_checkpoints); one-document runs keep their own figures
+        stage_cpu, stage_wall = recorder.for_runs(run_ids)
+        # a batch's wall/CPU (and each stage's wall and CPU) are shared by its documents in proportion to the
+        # seconds each document spent in that stage (step_checkpoints; documents of one step may overlap, so
+        # their own seconds can add up to more than the step took); one-document runs keep their own figures
         timings = {d: dict(r.meta.get("timings") or {}) for d, r in results.items()}
         total_sec = sum(sum(t.values()) for t in timings.values()) or 1.0
         for d, r in results.items():
             share = sum(timings[d].values()) / total_sec if len(chunk) > 1 else 1.0
-            cpu_by_stage = {}
+            cpu_by_stage, sec_by_stage = {}, dict(timings[d])
             for st in STAGES:
                 if st in stage_cpu:
                     st_total = sum(t.get(st, 0.0) for t in timings.values()) or 1.0
-                    cpu_by_stage[st] = stage_cpu[st] * (timings[d].get(st, 0.0) / st_total if len(chunk) > 1 else 1)
+                    part = timings[d].get(st, 0.0) / st_total if len(chunk) > 1 else 1
+                    cpu_by_stage[st] = stage_cpu[st] * part
+                    if len(chunk) > 1:
+                        sec_by_stage[st] = stage_wall[st] * part
             confs = [p.mean_conf for p in r.pages if p.mean_conf is not None]
             row = DocRow(file=str(paths[d]), doc_id=d, status=r.status.value, kind=r.kind.value if r.kind else "",
                          pages=len(r.pages) or int(r.meta.get("page_count") or 0),
                          seconds_total=wall * share + ingest_wall, cpu_total=cpu * share + ingest_cpu,
-                         seconds=timings[d], cpu=cpu_by_stage,
+                         seconds=sec_by_stage, cpu=cpu_by_stage,
                          ocr_confidence=sum(confs) / len(confs) if confs else None, fields=len(r.fields),
                          tables=len(r.tables), flagged=bool(r.flags), error=r.error)
             rows.append(row)
@@ -174,7 +177,7 @@ def process_folder(folder: Path, progress=None, batch_size: int | None = None) -
     summary = {"documents": len(rows), "pages": sum(r.pages for r in rows),
                "done": sum(r.status == "done" for r in rows), "failed": sum(r.status != "done" for r in rows),
                "seconds": round(time.perf_counter() - loop_t0, 3), "cpu_seconds": round(cpu_seconds() - loop_cpu0, 3),
-               "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+               "maxrss_bytes": own_peak_rss_bytes(),
                "home": os.environ.get("DOCPIPE_HOME")}
     return rows, summary
 

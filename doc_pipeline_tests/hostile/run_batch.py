@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from dataclasses import asdict
 
 from doc_pipeline.core.doc_ids import doc_id_for_key
+from doc_pipeline_tests.bench.measure import own_peak_rss_bytes
 
 
 def main(report_path: str, callback_url: str = "http://127.0.0.1:9") -> None:
@@ -61,7 +61,7 @@ def main(report_path: str, callback_url: str = "http://127.0.0.1:9") -> None:
                         "runs": runs.get(doc_id, [])})
     report = {"documents": out, "run_requests": len(reqs), "second_tick_requests": len(second_tick),
               "seconds": round(time.perf_counter() - t0, 2),
-              "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+              "max_rss_mb": own_peak_rss_bytes() >> 20}
     with open(report_path, "w") as fh:
         json.dump(report, fh, indent=1, ensure_ascii=False)
 
