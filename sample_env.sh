@@ -50,6 +50,8 @@
 # export DOCPIPE_LAYOUT_ENGINE=rapid_layout   # or layoutparser (optional extra), or none (fast text-only profile)
 # page rendering resolution for OCR and layout
 # export DOCPIPE_RENDER_DPI=200
+# pages with a text layer (layout model + review page only); 0 = DOCPIPE_RENDER_DPI
+# export DOCPIPE_NATIVE_RENDER_DPI=100
 # pages OCRed in parallel inside one run; 0 = one per CPU core
 # export DOCPIPE_OCR_WORKERS=0
 # documents one step of a multi-document run works on at once (page_images, layout_blocks, ocr_text, tables)
@@ -70,7 +72,9 @@
 # export DOCPIPE_TABLE_MERGE_PAGES=false
 # a burst of new files under raw/ runs in batches of up to this many documents / bytes per Dagster run
 # (1 = one run each): the run start-up is paid once per batch; each document keeps its own partition
-# export DOCPIPE_RUN_BATCH_SIZE=25
+# export DOCPIPE_RUN_BATCH_SIZE=100
+# runs at once: the run coordinator's max_concurrent_runs (dagster.yaml: 8); a burst is spread over this many
+# export DOCPIPE_RUN_SLOTS=8
 # export DOCPIPE_RUN_BATCH_MAX_BYTES=33554432
 # tessdata folder; default: found automatically (/usr/share/tesseract-ocr/5/tessdata on Debian 12)
 # export DOCPIPE_TESSDATA_PREFIX=/usr/share/tesseract-ocr/5/tessdata

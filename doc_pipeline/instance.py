@@ -55,6 +55,6 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     if not cfg.exists():
-        cfg.write_text(EMBEDDED_DAGSTER_YAML.format(max_runs=(os.cpu_count() or 1) + 1))
+        cfg.write_text(EMBEDDED_DAGSTER_YAML.format(max_runs=s.run_slots_resolved))
     os.environ["DAGSTER_HOME"] = str(home)
     return home

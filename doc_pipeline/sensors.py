@@ -86,20 +86,29 @@ def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResou
     add = list(dict.fromkeys(d for d, _ in taken if d not in existing))
     paid = {d for d, _ in taken if likely_to_escalate(_doc_meta(db, d))}
     settings = docpipe.settings()
-    run_requests = plan_runs(taken, add, settings.run_batch_size, paid, sizes, settings.run_batch_max_bytes)
+    run_requests = plan_runs(taken, add, settings.run_batch_size, paid, sizes, settings.run_batch_max_bytes,
+                             settings.run_slots_resolved)
     return SensorResult(run_requests=run_requests, cursor=new_cursor,
                         dynamic_partitions_requests=[documents_partitions.build_add_request(add)] if add else [])
 
 
-def _batches(doc_ids: list[str], batch_size: int, sizes: dict[str, int], max_bytes: int) -> list[list[str]]:
+def _batches(doc_ids: list[str], batch_size: int, sizes: dict[str, int], max_bytes: int,
+             spread: int = 1) -> list[list[str]]:
     """Consecutive groups of at most batch_size documents and (when max_bytes) about max_bytes of input, so a
-    burst of big scans does not end up serialised in one run."""
+    burst of big scans does not end up serialised in one run. With `spread` (the runs that can run at once), a
+    burst is cut into at least that many even groups: every run slot gets work, and no more runs start (each one
+    a new process loading the models) than the batch size requires."""
+    n = len(doc_ids)
+    groups = max(-(-n // batch_size), min(spread, n)) if n and spread > 1 else 0
+    # group i holds quota[i] documents: sizes differ by at most one (67/67/66, not 67/67/66 after 25/25/...)
+    quota = [n // groups + (i < n % groups) for i in range(groups)] if groups else []
     out: list[list[str]] = []
     cur: list[str] = []
     cur_bytes = 0
     for d in doc_ids:
         size = sizes.get(d, 0)
-        if cur and (len(cur) >= batch_size or (max_bytes and cur_bytes + size > max_bytes)):
+        limit = quota[len(out)] if len(out) < len(quota) else batch_size
+        if cur and (len(cur) >= limit or (max_bytes and cur_bytes + size > max_bytes)):
             out.append(cur)
             cur, cur_bytes = [], 0
         cur.append(d)
@@ -115,7 +124,7 @@ def _doc_tags(doc_id: str, paid: set[str]) -> dict[str, str]:
 
 def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
               paid: set[str] = frozenset(), sizes: dict[str, int] | None = None,
-              max_batch_bytes: int = 0) -> list[RunRequest]:
+              max_batch_bytes: int = 0, spread: int = 1) -> list[RunRequest]:
     """One run per document, except that partitions added together in this tick (a burst of new files) go in
     runs over ranges of up to `batch_size` consecutive partitions: Dagster pays a run's start-up once per batch,
     and still records a materialisation, status and lineage per document partition."""
@@ -123,7 +132,7 @@ def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
     added_set = set(added)
     requests = [RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d, tags=_doc_tags(d, paid))
                 for d in dict.fromkeys(d for d, _ in taken) if d not in added_set]
-    for chunk in _batches(added, max(1, batch_size), sizes or {}, max_batch_bytes):
+    for chunk in _batches(added, max(1, batch_size), sizes or {}, max_batch_bytes, spread):
         if len(chunk) == 1 or any(d in paid for d in chunk):
             # runs that may pay for cloud OCR stay single, so the paid-OCR tag limit bounds just them
             requests.extend(RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d, tags=_doc_tags(d, paid))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,13 +45,19 @@ class Settings(BaseSettings):
     table_methods: str = "pdfplumber,lattice,stream"
     table_merge_pages: bool = False  # join a table continued on the next page (same columns) into one
     render_dpi: int = 200
+    # pages with a text layer: only the layout model (608x800 input) and the review page look at their image, so
+    # rendering them at 200 dpi only cost time (render, PNG, resize; docs/PERFORMANCE.md); 0 = render_dpi
+    native_render_dpi: int = 100
     ocr_workers: int = 0  # 0 = one per CPU core
     # documents a step of a multi-document run works on at once (page_images, layout_blocks, ocr_text, tables): the
     # pages of two documents keep the page pools busy where one document's last page would leave a core idle
     doc_workers: int = 2
     # a burst of new files under raw/ is processed in runs of up to this many documents (1 = one run each) and
     # about this much input, so Dagster's per-run start-up is paid once per batch (docs/PERFORMANCE.md)
-    run_batch_size: int = 25
+    run_batch_size: int = 100
+    # runs the deployment runs at once (the run coordinator's max_concurrent_runs); a burst is spread over at least
+    # this many runs. 0 = CPU cores + 1, the embedded instance's limit
+    run_slots: int = 0
     run_batch_max_bytes: int = 32 * 1024 * 1024
     tessdata_prefix: str | None = None
     # OCR quality (docs/OCR.md): scanned-page preprocessing and engine selection
@@ -95,6 +102,10 @@ class Settings(BaseSettings):
     @property
     def search_path(self) -> Path:
         return (self.home / "search.db").resolve()
+
+    @property
+    def run_slots_resolved(self) -> int:
+        return self.run_slots or (os.cpu_count() or 1) + 1
 
 
 @lru_cache(maxsize=1)

@@ -36,6 +36,7 @@ def _burst(home, monkeypatch, doc_workers: int) -> tuple[dict, dict]:
     monkeypatch.setenv("DOCPIPE_HOME", str(home))
     monkeypatch.setenv("DOCPIPE_DOC_WORKERS", str(doc_workers))
     monkeypatch.setenv("DOCPIPE_RUN_BATCH_SIZE", "10")
+    monkeypatch.setenv("DOCPIPE_RUN_SLOTS", "1")  # all four in one run, whatever the cores
     monkeypatch.setenv("DOCPIPE_LAYOUT_ENGINE", "none")  # keeps the test quick; the layout stage is image-only
     _reset_caches()
     s = get_settings()
@@ -86,6 +87,7 @@ def test_a_failing_document_among_concurrent_ones_fails_alone(docpipe_home, monk
 
     monkeypatch.setenv("DOCPIPE_DOC_WORKERS", "2")
     monkeypatch.setenv("DOCPIPE_LAYOUT_ENGINE", "none")
+    monkeypatch.setenv("DOCPIPE_RUN_SLOTS", "1")  # the three in one run
     _reset_caches()
     raw = get_settings().storage_root / "raw"
     raw.mkdir(parents=True)

@@ -56,3 +56,15 @@ def test_step_checkpoints(db):
     with db.session() as s:
         cp = s.get(StepCheckpoint, ("d2", "ocr_text"))
         assert (cp.status, cp.run_id, cp.attempts, cp.error) == ("done", "run-2", 2, None)
+
+
+def test_embedded_sqlite_uses_wal_without_fsync_per_commit(tmp_path):
+    """Every connection of the embedded database: WAL journal, synchronous=NORMAL (1), foreign keys on."""
+    from sqlalchemy import text
+
+    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    db.migrate()
+    with db.engine.connect() as con:
+        assert con.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert con.execute(text("PRAGMA synchronous")).scalar() == 1
+        assert con.execute(text("PRAGMA foreign_keys")).scalar() == 1

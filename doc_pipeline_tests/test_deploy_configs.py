@@ -406,3 +406,14 @@ def test_embedded_instance_queues_one_run_more_than_cores_and_dequeues_every_sec
         assert instance.run_coordinator.dequeue_interval_seconds == 1
     finally:
         instance.dispose()
+
+
+def test_run_slots_match_each_deployments_concurrent_run_limit(compose, helm_values):
+    """The raw/ sensor spreads a burst over DOCPIPE_RUN_SLOTS runs: it must be the run coordinator's limit, or a
+    burst leaves run slots idle (too few runs) or starts more run processes than can run."""
+    dagster_yaml = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    assert int(compose["services"]["daemon"]["environment"]["DOCPIPE_RUN_SLOTS"]) == \
+        dagster_yaml["run_coordinator"]["config"]["max_concurrent_runs"]
+    config = yaml.safe_load((ROOT / "deploy" / "k8s" / "configmap.yaml").read_text())["data"]
+    assert int(config["DOCPIPE_RUN_SLOTS"]) == helm_values["dagsterDaemon"]["runCoordinator"]["config"][
+        "queuedRunCoordinator"]["maxConcurrentRuns"]

@@ -66,3 +66,25 @@ def test_wrong_type_is_unsupported(tmp_path):
     p.write_bytes(b"PK\x03\x04 zip content")
     with pytest.raises(UnsupportedFormatError, match="ZIP"):
         inspect_document(p)
+
+
+def test_native_pages_render_at_the_native_dpi_and_scanned_pages_at_the_render_dpi(tmp_path):
+    """Pages with a text layer are only looked at by the layout model and the review page: rendered at
+    native_render_dpi; a scanned page keeps the OCR resolution."""
+    from doc_pipeline.core.ingest import Limits, inspect_document
+    from doc_pipeline.core.models import RawDocument
+    from doc_pipeline.core.render import iter_page_images
+    from doc_pipeline.samples import mixed_statement_pdf
+
+    path = tmp_path / "mixed.pdf"
+    path.write_bytes(mixed_statement_pdf())
+    media, kind, pages = inspect_document(str(path), Limits(50, 50_000_000, 50_000_000))
+    raw = RawDocument(doc_id="m", raw_key=str(path), media_type=media, sha256="0", size=0, kind=kind, pages=pages,
+                      source_name="mixed.pdf")
+    got = {p.page_no: (p.dpi, p.image.width) for p in iter_page_images(str(path), raw, 200, 50_000_000, 50_000_000,
+                                                                        native_dpi=100)}
+    kinds = {p.page_no: p.kind.value for p in pages}
+    assert set(kinds.values()) == {"native", "scanned"}
+    for no, (dpi, width) in got.items():
+        want = 100 if kinds[no] == "native" else 200
+        assert dpi == want and abs(width - pages[no - 1].width * want / 72) <= 2, (no, kinds[no], dpi, width)

@@ -69,3 +69,94 @@ def test_pair_comparison_ignores_spaces_at_punctuation_only():
     assert kv_compare_form("George Baroody") != kv_compare_form("GeorgeBaroody")
     c = kv_counts([("DATE:", "12 /10 /98")], [("date", "12/10/98")])
     assert (c.tp, c.fp, c.fn) == (1, 0, 0)
+
+
+def test_table_header_wrapped_over_interleaved_lines():
+    # OCR lines of a wrapped header interleave: "Name" / "of Account" and "Number of" / "Stores" sit on lines
+    # 6 pt apart (boxes overlapping), each column's header is its stacked parts
+    items = [(40, 100, "Name"), (200, 100, "Number of"), (66, 106, "of Account"), (206, 112, "Stores")]
+    for i, (name, n) in enumerate([("Acme Mart", "12"), ("Quick Stop", "7"), ("Corner Shop", "31")]):
+        items += [(40, 130 + 16 * i, name), (212, 130 + 16 * i, n)]
+    got = pairs(page(items))
+    assert [v for k, v in got if k == "name of account"] == ["Acme Mart", "Quick Stop", "Corner Shop"]
+    assert [v for k, v in got if k == "number of stores"] == ["12", "7", "31"]
+
+
+def test_table_cells_written_from_the_header_left_edge():
+    # short header "To", long names under it: the names run past the midpoint to the next header, not past it
+    items = [(40, 100, "To"), (145, 100, "Fax Number")]
+    rows = [("Thomas M. Sobol", "617-439-3278"), ("Joseph F. Rice", "843-720-9290"), ("Mary Jones", "415-956-1008")]
+    for i, (name, fax) in enumerate(rows):
+        items += [(40, 116 + 16 * i, name), (145, 116 + 16 * i, fax)]
+    got = pairs(page(items))
+    assert [v for k, v in got if k == "to"] == ["Thomas M. Sobol", "Joseph F. Rice", "Mary Jones"]
+    assert ("fax number", "843-720-9290") in got
+
+
+def test_table_ends_at_a_wide_gap_and_skips_a_number_in_the_margin():
+    items = [(40, 100, "ITEM"), (200, 100, "CASES")]
+    for i, (item, n) in enumerate([("Caps", "2"), ("Bottles", "4"), ("Shirts", "1")]):
+        items += [(40, 116 + 16 * i, item), (206, 116 + 16 * i, n)]
+    items += [(520, 148, "82254765")]  # a stamp far right of the table
+    items += [(40, 200, "Signature")]  # after a gap far wider than the rows' spacing
+    got = pairs(page(items))
+    assert [v for k, v in got if k == "item"] == ["Caps", "Bottles", "Shirts"]
+    assert [v for k, v in got if k == "cases"] == ["2", "4", "1"]
+
+
+def test_value_runs_on_over_left_aligned_lines():
+    items = [(40, 100, "DISTRIBUTOR INVOLVEMENT:"),
+             (40, 114, "Assembly of promotional products and"), (40, 126, "shipment to retail accounts."),
+             (40, 150, "REMARKS:"), (100, 150, "Sales were good in"), (100, 162, "the northern region."),
+             (40, 174, "FROM:"), (100, 174, "R. G. Ryan")]  # a label's line ends the run
+    got = pairs(page(items))
+    assert ("distributor involvement", "Assembly of promotional products and shipment to retail accounts.") in got
+    assert ("remarks", "Sales were good in the northern region.") in got
+    assert ("from", "R. G. Ryan") in got
+
+
+def test_upper_case_label_with_value_under_it_but_not_a_title():
+    words = [Word(text=t, bbox=(x, 60, x + 10 * len(t), 76), conf=0.95)  # a title in larger print
+             for x, t in ((40, "TRAVEL"), (110, "SHEET"))]
+    p = page([(40, 82, "Please fill in every line"),
+              (40, 120, "PHYSICAL STATE"), (40, 134, "A crystalline solid at room temperature")])
+    p.words += words
+    got = pairs(p)
+    assert ("physical state", "A crystalline solid at room temperature") in got
+    assert not any(k == "travel sheet" for k, _ in got)
+
+
+def test_check_box_belongs_to_the_nearer_label_and_options_are_no_values():
+    items = [(40, 100, "BILLING:"), (100, 100, "☑"), (106, 100, "BILL AS SHIPPED"), (220, 100, "☐"),
+             (226, 100, "BILL LATER"),
+             (40, 120, "HOLES:"), (100, 120, "YES"), (118, 120, "☑"), (150, 120, "NO"), (162, 120, "☐")]
+    got = pairs(page(items))
+    assert ("bill as shipped", "☑") in got and ("yes", "☑") in got
+    assert not any(k in ("billing", "holes", "no", "bill later") for k, _ in got)
+
+
+def test_column_of_printed_labels_with_values_right_of_them():
+    # values filled in (not written like the printed labels: lower case, digits), some lines left blank
+    items = [(40, 100, "Media Type"), (200, 100, "direct mail"),
+             (40, 114, "Media Name"), (200, 114, "Competitive 21-34 years"),
+             (40, 128, "Issue Frequency"),
+             (40, 142, "Coupon Value"), (200, 142, "$1.50 OFF")]
+    got = pairs(page(items))
+    assert ("media type", "direct mail") in got and ("coupon value", "$1.50 OFF") in got
+    assert ("media name", "Competitive 21-34 years") in got
+    assert not any(k == "issue frequency" for k, _ in got)
+    # a blank form: a second column of printed labels holds no values
+    blank = [(40, 300, "Name"), (200, 300, "Position"), (40, 314, "Date"), (200, 314, "Phone Number"),
+             (40, 328, "City"), (200, 328, "State")]
+    assert pairs(page(blank)) == []
+
+
+def test_label_wrapped_over_two_lines():
+    items = [(40, 100, "PLAINTIFF'S"), (40, 111, "COUNSEL:"), (140, 111, "Wartnick, Chaber & Smith")]
+    assert ("plaintiff's counsel", "Wartnick, Chaber & Smith") in pairs(page(items))
+
+
+def test_a_time_in_a_fax_header_line_is_no_label():
+    p = page([(40, 100, "11/12/99 19: 32 FAX 212 450 4800"), (40, 130, "DIV. NAME/NO: Nassau")])
+    assert [ph.text for ph in phrases(p)[0]] == ["11/12/99 19: 32 FAX 212 450 4800"]
+    assert pairs(p) == [("div. name/no", "Nassau")]

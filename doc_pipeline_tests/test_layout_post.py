@@ -162,3 +162,27 @@ def test_bold_one_line_paragraph_in_a_text_block_is_a_title():
         y += LH + GAP + (10 if stroke == 5 else 0)
     out = split_text_blocks(np.asarray(img), [("text", (40, 10, 660, 200), 0.9)])
     assert [k for k, _, _ in out] == ["text", "title", "text"]
+
+
+def _invoice_page_image(mode: str) -> Image.Image:
+    from doc_pipeline.samples import native_invoice_pdf
+    from doc_pipeline_tests.make_docs import render_page
+
+    return render_page(native_invoice_pdf(), dpi=150).convert(mode)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_layout_model_gets_the_pixels_its_own_resize_would_give(mode):
+    """detect() shrinks the page to the model's input before converting colours; the boxes must be those of
+    rapid-layout run on the full-size BGR page (its own resize), scaled to points the same way."""
+    img = _invoice_page_image(mode)
+    engine = layout.RapidLayoutEngine(min_score=0.5, paragraphs=False)
+    got = sorted((b.type, b.bbox) for b in engine.detect(img, dpi=150))
+    full = np.asarray(img.convert("RGB"))[:, :, ::-1].copy()
+    out = engine.model(full)
+    want = sorted((layout.CDLA_TO_PUBLAYNET.get(n, "text"), tuple(round(v * 72 / 150, 2) for v in box))
+                  for box, n in zip(out.boxes, out.class_names))
+    assert len(got) == len(want) >= 2  # the invoice has a title, text and a table
+    for (gt, gb), (wt, wb) in zip(got, want):
+        assert gt == wt
+        assert max(abs(a - b) for a, b in zip(gb, wb)) < 0.05, (gb, wb)

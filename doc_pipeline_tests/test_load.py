@@ -37,7 +37,11 @@ def _burst(tmp_path) -> tuple[Harness, set[str], list]:
     return h, uploaded, reqs
 
 
-def test_burst_of_uploads_and_drops_is_fully_accounted_for(embedded_env, tmp_path):
+def test_burst_of_uploads_and_drops_is_fully_accounted_for(embedded_env, tmp_path, monkeypatch):
+    from doc_pipeline.settings import reload_settings
+
+    monkeypatch.setenv("DOCPIPE_RUN_SLOTS", "3")
+    reload_settings()
     h, uploaded, reqs = _burst(tmp_path)
     dp = DocPipelineResource()
     with dp.db().session() as s:
@@ -46,7 +50,8 @@ def test_burst_of_uploads_and_drops_is_fully_accounted_for(embedded_env, tmp_pat
     assert uploaded <= {d.doc_id for d in docs}
     assert len(list(dp.store().list("raw/"))) == 70
     assert sorted(h.keys_of(reqs)) == sorted(d.doc_id for d in docs)  # every document in exactly one run
-    assert len(reqs) == 3  # a burst is batched (DOCPIPE_RUN_BATCH_SIZE=25)
+    # a burst is batched: spread over the 3 run slots (DOCPIPE_RUN_SLOTS), up to DOCPIPE_RUN_BATCH_SIZE each
+    assert sorted(int(r.tags["docpipe/batch_size"]) for r in reqs) == [23, 23, 24]
     assert set(h.instance.get_dynamic_partitions("documents")) == {d.doc_id for d in docs}
     assert h.tick() == []
 

@@ -124,3 +124,17 @@ def test_fast_skew_profile_matches_rotating_the_whole_image():
         rows = cv2.warpAffine(bw, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0).sum(axis=1) / 255.0
         reference = float(np.sum(np.diff(rows) ** 2))
         assert _profile_score(_ink_points(bw), bw.shape, angle) == pytest.approx(reference, rel=0.1)
+
+
+def test_band_osd_stops_after_fewer_characters_and_agrees():
+    """The middle band is read with OSD_BAND_CHARS characters: cheaper, so less confident than Tesseract's 50,
+    and the same answer on a turned page (the setting reaches Tesseract, or confidences would be equal)."""
+    from doc_pipeline.core.ocr import get_engine
+    from doc_pipeline.core.preprocess import OSD_BAND_CHARS, OSD_BAND_SURE_CONF
+
+    engine = get_engine("tesseract")
+    turned = page().rotate(180, expand=True, fillcolor=255)
+    quick = engine.detect_orientation(turned, 150, min_chars=OSD_BAND_CHARS)
+    full = engine.detect_orientation(turned, 150)
+    assert quick[0] == full[0] == 180
+    assert OSD_BAND_SURE_CONF <= quick[1] < full[1]

@@ -84,6 +84,7 @@ def test_burst_runs_cover_ranges_of_partitions(docpipe_home, monkeypatch):
     from doc_pipeline.settings import reload_settings
 
     monkeypatch.setenv("DOCPIPE_RUN_BATCH_SIZE", "3")
+    monkeypatch.setenv("DOCPIPE_RUN_SLOTS", "1")  # batches by size alone (spreading: test_a_burst_is_spread...)
     reload_settings()
     h = Harness()
     raw = get_settings().storage_root / "raw"
@@ -128,3 +129,17 @@ def test_batches_are_bounded_by_count_and_bytes():
     assert [len(b) for b in _batches(ids, 3, {}, 0)] == [3, 3, 1]
     sizes = {d: 10 for d in ids} | {"d2": 100}
     assert _batches(ids, 25, sizes, 50) == [["d0", "d1"], ["d2"], ["d3", "d4", "d5", "d6"]]
+
+
+def test_a_burst_is_spread_evenly_over_the_run_slots():
+    """200 new files and 3 run slots: 3 runs of 67/67/66 (not 8 of 25, each a new process loading models; nor
+    2 of 100, leaving a slot idle); the batch size still caps a run; a burst smaller than the slots: one each."""
+    from doc_pipeline.sensors import _batches
+
+    ids = [f"d{i:03d}" for i in range(200)]
+    got = _batches(ids, 100, {}, 0, spread=3)
+    assert [len(b) for b in got] == [67, 67, 66] and sum(got, []) == ids
+    assert [len(b) for b in _batches(ids, 25, {}, 0, spread=3)] == [25] * 8
+    assert [len(b) for b in _batches(ids[:2], 100, {}, 0, spread=3)] == [1, 1]
+    assert [len(b) for b in _batches(ids[:10], 100, {}, 0, spread=3)] == [4, 3, 3]
+    assert [len(b) for b in _batches(ids[:10], 100, {d: 10 for d in ids}, 25, spread=3)] == [2, 2, 2, 2, 2]

@@ -30,6 +30,9 @@ class LayoutEngine(abc.ABC):
         """Blocks in PDF points (origin top-left), in reading order."""
 
 
+MODEL_INPUT_HW = (800, 608)  # rapid-layout's PP-Layout CDLA input, if its handler does not say (img_size)
+
+
 class RapidLayoutEngine(LayoutEngine):
     name = "rapid_layout"
 
@@ -41,14 +44,25 @@ class RapidLayoutEngine(LayoutEngine):
         cfg = {"intra_op_num_threads": threads} if threads > 0 else {}
         self.model = RapidLayout(conf_thresh=min_score, engine_cfg=cfg)
         self.paragraphs = paragraphs
+        handler = getattr(getattr(self.model, "model_handler", None), "model_processors", None)
+        self.input_hw = tuple(getattr(handler, "img_size", MODEL_INPUT_HW))
 
     def detect(self, image: Image.Image, dpi: int) -> list[Block]:
-        rgb = image.convert("RGB")
-        arr = np.asarray(rgb)[:, :, ::-1].copy()
-        out = self.model(arr)
+        import cv2
+
+        # The model reads a fixed 608x800 input. Shrinking the page to it *before* any colour conversion gives the
+        # model the same pixels as rapid-layout's own cv2 resize of the full page (linear interpolation is per
+        # channel, and a grey page's channels are equal) without three full-size copies of a 200-dpi page.
+        arr = np.asarray(image if image.mode in ("L", "RGB") else image.convert("RGB"))
+        h, w = arr.shape[:2]
+        in_h, in_w = self.input_hw
+        small = cv2.resize(arr, (in_w, in_h))
+        bgr = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR if small.ndim == 2 else cv2.COLOR_RGB2BGR)
+        out = self.model(bgr)
         if out.boxes is None or len(out.boxes) == 0:
             return []
-        raw = [(CDLA_TO_PUBLAYNET.get(name, "text"), tuple(float(v) for v in box), float(score))
+        fx, fy = w / in_w, h / in_h
+        raw = [(CDLA_TO_PUBLAYNET.get(name, "text"), (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy), float(score))
                for box, name, score in zip(out.boxes, out.class_names, out.scores)]
         if self.paragraphs:
             from doc_pipeline.core.layout_post import split_text_blocks
@@ -56,7 +70,8 @@ class RapidLayoutEngine(LayoutEngine):
             # captions go in as "caption" (split into paragraphs like text, but never turned into a list)
             raw = [("caption" if name in CAPTIONS else kind, box, score)
                    for (kind, box, score), name in zip(raw, out.class_names)]
-            raw = split_text_blocks(np.asarray(rgb.convert("L")), raw)
+            gray = arr if arr.ndim == 2 else np.asarray(image.convert("L"))
+            raw = split_text_blocks(gray, raw)
         s = 72.0 / dpi
         blocks = [Block(type=kind, bbox=tuple(round(v * s, 2) for v in box), score=round(score, 4))
                   for kind, box, score in raw]

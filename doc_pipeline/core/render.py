@@ -54,8 +54,10 @@ class RenderedPage:
                          height_px=self.image.height, preprocessing=self.preprocessing)
 
 
-def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int):
-    """Yield one RenderedPage at a time (never the whole document in memory)."""
+def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int,
+                     native_dpi: int | None = None):
+    """Yield one RenderedPage at a time (never the whole document in memory). Pages with a text layer are
+    rendered at `native_dpi` when given: nothing OCRs them, and the layout model reads 608x800 pixels anyway."""
     from doc_pipeline.core.preprocess import preprocess_page
 
     if raw.media_type == "application/pdf":
@@ -63,7 +65,8 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
             pdf = pdfium.PdfDocument(path)
         try:
             for info in raw.pages:
-                img, used = render_pdf_page(pdf, info, dpi, max_page_pixels)
+                page_dpi = native_dpi if native_dpi and info.kind.value == "native" else dpi
+                img, used = render_pdf_page(pdf, info, page_dpi, max_page_pixels)
                 img, steps = preprocess_page(img, used, info)
                 yield RenderedPage(info.page_no, img, used, steps)
         finally:
@@ -77,9 +80,10 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
 
 
 def prepared_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int, *,
-                         orientation: bool = True, deskew: bool = True, rescale: bool = True):
+                         orientation: bool = True, deskew: bool = True, rescale: bool = True,
+                         native_dpi: int | None = None):
     """iter_page_images, with scanned pages turned upright, deskewed and rescaled (each step recorded)."""
-    for page_img in iter_page_images(path, raw, dpi, max_page_pixels, max_image_pixels):
+    for page_img in iter_page_images(path, raw, dpi, max_page_pixels, max_image_pixels, native_dpi):
         yield prepare_rendered(page_img, raw, max_page_pixels, orientation=orientation, deskew=deskew,
                                rescale=rescale)
 

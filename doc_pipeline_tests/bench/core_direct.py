@@ -12,6 +12,7 @@ from doc_pipeline.core.layout import get_layout_engine, layout_options
 from doc_pipeline.core.models import LayoutResult, PageImages, RawDocument
 from doc_pipeline.core.page_text import PageTextReader
 from doc_pipeline.core.render import png_bytes, prepared_page_images
+from doc_pipeline.core.searchable_pdf import searchable_pdf_bytes
 from doc_pipeline.core.table_stage import extract_document_tables
 from doc_pipeline.settings import get_settings
 
@@ -25,7 +26,8 @@ def process_one(path: str) -> dict:
                       pages=pages, source_name=path)
     images, blobs = [], {}
     for page_img in prepared_page_images(path, raw, s.render_dpi, s.max_page_pixels, s.max_image_pixels,
-                                         orientation=s.ocr_orientation, deskew=s.ocr_deskew, rescale=s.ocr_rescale):
+                                         orientation=s.ocr_orientation, deskew=s.ocr_deskew, rescale=s.ocr_rescale,
+                                         native_dpi=s.native_render_dpi):
         key = f"pages/{page_img.page_no}.png"
         blobs[key] = png_bytes(page_img)
         images.append(page_img.meta(key))
@@ -41,9 +43,17 @@ def process_one(path: str) -> dict:
     reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang, workers=s.ocr_workers, tessdata=s.tessdata_prefix,
                             recheck_below=s.ocr_recheck_below, layout_order=s.ocr_layout_order)
     text_pages = reader.read_document(path, raw, imgs, layout, load_image=blobs.__getitem__)
+    if s.searchable_pdf:  # ocr_text writes out/<doc_id>.pdf for scanned input
+        searchable_pdf_bytes(raw, text_pages, path, imgs, blobs.__getitem__)
+    by_page = {pi.page_no: pi for pi in imgs.images}
+
+    def page_image(page_no: int):  # scanned pages: ruling lines are looked for in the image
+        pi = by_page.get(page_no)
+        return (Image.open(io.BytesIO(blobs[pi.key])), pi.dpi) if pi else None
+
     tables = extract_document_tables(path, raw, text_pages,
                                      methods=tuple(m.strip() for m in s.table_methods.split(",") if m.strip()),
-                                     merge_pages=s.table_merge_pages)
+                                     merge_pages=s.table_merge_pages, page_image=page_image)
     fields = extract_fields(text_pages, tables)
     return {"path": path, "pages": len(text_pages), "kind": kind.value, "tables": len(tables),
             "fields": len(fields.fields)}

@@ -1,12 +1,19 @@
 """Layout-aware key-value pairing on word boxes (the same for OCR and text-layer pages).
 
-1. Phrases: each visual line is cut into phrases at wide gaps, after a "label:" word, around check marks and
-   before an upper-case "LABEL:" run that follows other text.
-2. Tables: a row of label-like phrases (plus stacked header lines above it) with at least two rows of cells
-   aligned under it pairs each column header with every cell below it.
-3. Labels ("Name:", or an upper-case label followed by differently written text) take one value: the phrase to
-   their right on the same line, else the phrase just below them.
-4. A lone check mark ("x", "✓", "☑") is the answer of the phrase just left of it.
+1. Phrases: each visual line is cut into phrases at wide gaps, after a "label:" word (not a time's "18:"), around
+   check marks and before an upper-case "LABEL:" run that follows other text.
+2. Tables: a row of label-like phrases (with wrapped header lines interleaved under it or stacked above it) with at
+   least two rows of cells aligned under it pairs each column header with every cell below it. Columns are read
+   centred or from each header's left edge, whichever takes more rows; the table ends at a label, at a gap much
+   wider than its row spacing or at a line that fits no column (a number in the margin is skipped). A column of
+   printed labels with values right of only some of them, or rows of printed field names only (a blank form),
+   are no table.
+3. Check boxes: a box belongs to the nearer phrase left or right of it; a ticked one ("x", "✓", "☑") is that
+   option's answer, and option labels are no label or value of anything else.
+4. Labels take one value: "Name:" (wrapped over two lines or not) the phrase to its right, else the one just
+   below; an upper-case label the differently written phrase to its right, else the one starting under its left
+   edge; a printed label heading a column of labels the phrase right of it. A value runs on over the lines
+   starting under its left edge, tight under it.
 Each phrase is the value of at most one label. General geometry and typography only, nothing per form.
 """
 
@@ -63,7 +70,7 @@ def _split_label_run(words: list[Word]) -> list[list[Word]]:
     """Cut before a label that ends in ':' mid-phrase: the label is the run of words written like the word with
     the colon (upper case or not) before it, e.g. "Milw. South | DIVISION NAME:" or "ADMIN. OFFICE | Fax:"."""
     for i in range(1, len(words)):
-        if words[i].text.endswith(":") and not words[i - 1].text.endswith(":"):
+        if _label_word(words[i].text) and not words[i - 1].text.endswith(":"):
             caps = _caps_word(words[i].text)
             j = i
             while j > 0 and (not any(c.isalpha() for c in words[j - 1].text)
@@ -82,7 +89,7 @@ def phrases(page: Page) -> list[list[Phrase]]:
         parts: list[list[Word]] = []
         cur = [line[0]]
         for prev, w in zip(line, line[1:]):
-            if (w.bbox[0] - prev.bbox[2] > GAP * h or prev.text.endswith(":") or _is_mark(prev.text)
+            if (w.bbox[0] - prev.bbox[2] > GAP * h or _label_word(prev.text) or _is_mark(prev.text)
                     or _is_mark(w.text)):
                 parts.append(cur)
                 cur = []
@@ -93,9 +100,14 @@ def phrases(page: Page) -> list[list[Phrase]]:
     return out
 
 
+def _label_word(t: str) -> bool:
+    """A word ending a label: a colon after letters ("Date:", "NO:"), not after a time's hours ("18:")."""
+    return t.endswith(":") and any(c.isalpha() for c in t)
+
+
 def _is_key(p: Phrase) -> bool:
     t = p.text.strip()
-    return t.endswith(":") and 1 <= len(t.rstrip(":").strip()) <= 60 and any(c.isalpha() for c in t)
+    return _label_word(p.words[-1].text) and 1 <= len(t.rstrip(":").strip()) <= 60
 
 
 def _caps_label(p: Phrase) -> bool:
@@ -108,8 +120,11 @@ def _label_like(p: Phrase) -> bool:
     t = p.text
     letters = sum(c.isalpha() for c in t)
     digits = sum(c.isdigit() for c in t)
+    # a sentence ends in "." or ","; an abbreviation ("NO.", "Dept.") is a short last word before the dot
+    end = t.rstrip()
+    sentence = end.endswith(",") or (end.endswith(".") and (len(p.words) > 3 or len(p.words[-1].text) > 5))
     return letters >= 2 and digits <= letters / 4 and len(p.words) <= 5 and not _is_key(p) \
-        and not t.rstrip().endswith((".", ",")) or (letters >= 2 and _caps_label(p) and not _is_key(p))
+        and not sentence or (letters >= 2 and _caps_label(p) and not _is_key(p))
 
 
 def _xoverlap(a, b) -> float:
@@ -161,6 +176,8 @@ def _split_at_columns(row: list[Phrase], cols: list[tuple[float, float]], h: flo
 def _cut(p: Phrase, cols: list[tuple[float, float]], h: float) -> list[Phrase] | None:
     if _column_of(p, cols) is not None:
         return [p]
+    if len(p.words) > 8:  # a line of running text over the columns, not neighbouring cells
+        return None
     ws = p.words
     gaps = sorted(range(1, len(ws)), key=lambda k: ws[k - 1].bbox[2] - ws[k].bbox[0])  # widest first
     gaps = [k for k in gaps if ws[k].bbox[0] - ws[k - 1].bbox[2] > 0.3 * h]
@@ -179,8 +196,117 @@ def _cut(p: Phrase, cols: list[tuple[float, float]], h: float) -> list[Phrase] |
     return None
 
 
-def table_kv(rows: list[list[Phrase]], used: set[int]) -> list[tuple[str, tuple, Phrase, list[Phrase]]]:
-    """(header text, header bbox, header phrase, cells) for each column of each table found (see module doc).
+def _stack(parts: list[Phrase], h: float) -> Phrase:
+    """One phrase of header parts stacked over one or more lines: words in lines top to bottom (centres within
+    half a line height are one line: OCR lines of a wrapped header interleave), each line left to right."""
+    words = sorted((w for p in parts for w in p.words), key=lambda w: (w.bbox[1] + w.bbox[3]) / 2)
+    lines: list[tuple[float, list[Word]]] = []
+    for w in words:
+        cy = (w.bbox[1] + w.bbox[3]) / 2
+        if lines and cy - lines[-1][0] < 0.5 * h:
+            lines[-1][1].append(w)
+        else:
+            lines.append((cy, [w]))
+    ordered = [w for _, ws in lines for w in sorted(ws, key=lambda w: w.bbox[0])]
+    return Phrase(ordered, parts[0].page_no, parts[0].row)
+
+
+def _header_columns(band: list[list[Phrase]], h: float) -> list[list[Phrase]]:
+    """Header phrases of one or more tight lines grouped into columns, left to right: phrases of different lines
+    that overlap horizontally (within half a line height) head one column ("Number of" over "Stores")."""
+    items = [(bi, p) for bi, r in enumerate(band) for p in r]
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (bi, p) in enumerate(items):
+        for j in range(i):
+            bj, q = items[j]
+            if bi != bj and _xoverlap(p.bbox, q.bbox) > -0.5 * h:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Phrase]] = {}
+    for i, (_, p) in enumerate(items):
+        groups.setdefault(find(i), []).append(p)
+    return sorted(groups.values(), key=lambda g: min(p.bbox[0] for p in g))
+
+
+def _header_band(rows: list[list[Phrase]], ri: int, used: set[int]) -> list[int]:
+    """The header row ``ri`` and the wrapped header lines tight under it (a line touching the band, all label-like,
+    each phrase under a phrase of the band, upper case under an upper-case band): "Name | Number of" over
+    "of Account"."""
+    band = [ri]
+    h = max(p.h for p in rows[ri])
+    for rj in range(ri + 1, min(len(rows), ri + 3)):
+        row = rows[rj]
+        bottom = max(p.bbox[3] for r in band for p in rows[r])
+        if rj in used or min(p.bbox[1] for p in row) - bottom > 0.1 * h:
+            break
+        if not all(_label_like(p) and not any(c.isdigit() for c in p.text) for p in row):
+            break
+        if all(_caps_text(q.text) for r in band for q in rows[r]) and not all(_caps_text(p.text) for p in row):
+            break  # an upper-case header goes on in upper case
+        if not all(any(_xoverlap(p.bbox, q.bbox) > -0.5 * h for r in band for q in rows[r]) for p in row):
+            break
+        band.append(rj)
+    return band
+
+
+def _body(rows: list[list[Phrase]], start: int, cols: list[tuple[float, float]], h: float, last_y: float):
+    """Rows under a header row read as cells of the columns ``cols``: (cells per column, phrases joined into a
+    wrapped cell, body row indices, gap between header and first row)."""
+    cells: dict[int, list[Phrase]] = {i: [] for i in range(len(cols))}
+    wrapped: list[Phrase] = []
+    body: list[int] = []
+    body_rows: list[list[Phrase]] = []
+    first_gap = 0.0
+    gaps: list[float] = []  # vertical gaps above each row read (the first: under the header)
+    for rj in range(start, len(rows)):
+        # a number wholly outside the table's span (a stamp in the margin) is no cell and ends nothing
+        row = [p for p in rows[rj] if _label_like(p) or (p.bbox[2] > cols[0][0] and p.bbox[0] < cols[-1][1])]
+        if not row:
+            continue
+        top = min(p.bbox[1] for p in row)
+        if top - last_y > 5 * h or any(_is_key(p) for p in row):
+            break
+        # rows run evenly spaced: a gap over three times the widest so far (and over 1.5 lines) ends the table
+        if len(gaps) >= 2 and top - last_y > max(1.5 * h, 3 * max(gaps[1:])):
+            break
+        gaps.append(top - last_y)
+        if not body:
+            first_gap = top - last_y
+        row = _split_at_columns(row, cols, h)
+        idx = [_column_of(p, cols) for p in row]
+        if any(i is None for i in idx) or len(set(idx)) < len(idx):
+            break
+        prev = body_rows[-1] if body else None
+        if prev is not None and top - last_y < 0.5 * h and len(row) < len(prev) and \
+                min(idx) > min(_column_of(q, cols) for q in prev) and \
+                all(cells[i] and cells[i][-1].row == body[-1] for i in idx):
+            # a wrapped cell: the line, empty in the row's first column, continues the cells just above it
+            for p, i in zip(row, idx):
+                c = cells[i][-1]
+                cells[i][-1] = Phrase(c.words + p.words, c.page_no, c.row)
+                wrapped.append(p)
+            last_y = max(p.bbox[3] for p in row)
+            continue
+        # a row of header-like text under a data row starts a new table
+        if body and len(row) >= 2 and all(_label_like(p) for p in row) and \
+                not all(_label_like(c) for cs in cells.values() for c in cs):
+            break
+        for p, i in zip(row, idx):
+            cells[i].append(p)
+        body.append(rj)
+        body_rows.append(row)
+        last_y = max(p.bbox[3] for p in row)
+    return cells, wrapped, body, first_gap
+
+
+def table_kv(rows: list[list[Phrase]], used: set[int]) -> list[tuple[str, tuple, list[Phrase], list[Phrase]]]:
+    """(header text, header bbox, phrases used up, cells) for each column of each table found (see module doc).
     Rows of a table found are added to ``used``."""
     out = []
     ri = 0
@@ -190,49 +316,37 @@ def table_kv(rows: list[list[Phrase]], used: set[int]) -> list[tuple[str, tuple,
             ri += 1
             continue
         h = max(p.h for p in head)
-        # column spans: header extents widened to the midpoints between neighbouring headers
-        xs = sorted(head, key=lambda p: p.bbox[0])
-        cols = []
-        for i, p in enumerate(xs):
-            lo = (xs[i - 1].bbox[2] + p.bbox[0]) / 2 if i else p.bbox[0] - 3 * h
-            hi = (p.bbox[2] + xs[i + 1].bbox[0]) / 2 if i + 1 < len(xs) else p.bbox[2] + 3 * h
-            cols.append((lo, hi))
-        cells: dict[int, list[Phrase]] = {i: [] for i in range(len(xs))}
-        body: list[int] = []
-        body_rows: list[list[Phrase]] = []
-        first_gap = 0.0
-        last_y = max(p.bbox[3] for p in head)
-        for rj in range(ri + 1, len(rows)):
-            row = rows[rj]
-            top = min(p.bbox[1] for p in row)
-            if top - last_y > 5 * h or any(_is_key(p) for p in row):
-                break
-            if not body:
-                first_gap = top - last_y
-            row = _split_at_columns(row, cols, h)
-            idx = [_column_of(p, cols) for p in row]
-            if any(i is None for i in idx) or len(set(idx)) < len(idx):
-                break
-            prev = body_rows[-1] if body else None
-            if prev is not None and top - last_y < 0.5 * h and len(row) < len(prev) and \
-                    min(idx) > min(_column_of(q, cols) for q in prev) and \
-                    all(cells[i] and cells[i][-1].row == body[-1] for i in idx):
-                # a wrapped cell: the line, empty in the row's first column, continues the cells just above it
-                for p, i in zip(row, idx):
-                    c = cells[i][-1]
-                    cells[i][-1] = Phrase(c.words + p.words, c.page_no, c.row)
-                last_y = max(p.bbox[3] for p in row)
-                continue
-            # a row of header-like text under a data row starts a new table
-            if body and len(row) >= 2 and all(_label_like(p) for p in row) and \
-                    not all(_label_like(c) for cs in cells.values() for c in cs):
-                break
-            for p, i in zip(row, idx):
-                cells[i].append(p)
-            body.append(rj)
-            body_rows.append(row)
-            last_y = max(p.bbox[3] for p in row)
+        if ri and all(any(abs(p.bbox[0] - q.bbox[0]) < h and -0.5 * h <= p.bbox[1] - q.bbox[3] < 0.6 * h
+                          and not _is_key(q) and not any(c.isdigit() for c in q.text + p.text)
+                          for q in rows[ri - 1]) for p in head):
+            ri += 1  # every phrase continues the one just above it (second lines of values): no header row
+            continue
+        band = _header_band(rows, ri, used) if all(_label_like(p) for p in head) else [ri]
+        heads = _header_columns([rows[r] for r in band], h)
+        # column spans: header extents widened to the midpoints between neighbouring headers (centred cells), or
+        # each header's left edge to the next one's (cells written from the header's left edge on); the reading
+        # that takes more rows wins
+        ext = [(min(p.bbox[0] for p in g), max(p.bbox[2] for p in g)) for g in heads]
+        mid, left = [], []
+        for i, (x0, x1) in enumerate(ext):
+            lo = (ext[i - 1][1] + x0) / 2 if i else x0 - 3 * h
+            hi = (x1 + ext[i + 1][0]) / 2 if i + 1 < len(ext) else x1 + 3 * h
+            mid.append((lo, hi))
+            left.append((x0 - h if i else lo, ext[i + 1][0] - h if i + 1 < len(ext) else max(hi, x1 + 3 * h)))
+        last_y = max(p.bbox[3] for r in band for p in rows[r])
+        cols, (cells, wrapped, body, first_gap) = mid, _body(rows, band[-1] + 1, mid, h, last_y)
+        if len(heads) >= 2:
+            alt = _body(rows, band[-1] + 1, left, h, last_y)
+            if len(alt[2]) > len(body):
+                cols, (cells, wrapped, body, first_gap) = left, alt
         filled = [i for i, cs in cells.items() if cs]
+        if len(heads) == 2 and len(heads[0]) == 1 and _listed_label(heads[0][0], rows, ri) \
+                and all(_printed_label(c) for c in cells[0]) and len(cells[1]) < 0.75 * len(body):
+            ri += 1  # a column of labels with values right of some of them is a list of label/value lines
+            continue
+        if all(_printed_label(c) for cs in cells.values() for c in cs) and len(body) >= 2:
+            ri += 1  # rows of printed field names only: the labels of a blank form, not a table
+            continue
         # one row under a header row is a table only when it reads as values (digits), not as more labels
         one_row_values = len(body) == 1 and len(filled) >= 2 and first_gap < 1.5 * h and all(
             any(ch.isdigit() for ch in c.text) or not _label_like(c) for cs in cells.values() for c in cs)
@@ -248,13 +362,12 @@ def table_kv(rows: list[list[Phrase]], used: set[int]) -> list[tuple[str, tuple,
             if gap > 0.8 * h or not all(_label_like(p) and _column_of(p, cols) is not None for p in rows[rk]):
                 break
             above.append(rows[rk])
-        for i, p in enumerate(xs):
+        for i, g in enumerate(heads):
             if not cells[i]:
                 continue
-            parts = [q for r in reversed(above) for q in r if _column_of(q, cols) == i] + [p]
-            text = " ".join(q.text for q in parts)
-            out.append((text, union_bbox([q.bbox for q in parts]), p, cells[i]))
-        used.update([ri, *body, *(rows.index(r) for r in above)])
+            parts = [q for r in above for q in r if _column_of(q, cols) == i] + g
+            out.append((_stack(parts, h).text, union_bbox([q.bbox for q in parts]), parts + wrapped, cells[i]))
+        used.update([*band, *body, *(rows.index(r) for r in above)])
         ri = body[-1] + 1
     return out
 
@@ -268,41 +381,140 @@ def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
         rows = phrases(page)
         used_rows: set[int] = set()
         taken: set[int] = set()  # ids of phrases already given as a value
-        for text, box, hp, cells in table_kv(rows, used_rows):
+        for text, box, heads, cells in table_kv(rows, used_rows):
             for c in cells:
                 fields.append(_pair(text, c, 0.5, page.page_no, key_box=box))
                 taken.add(id(c))
+            taken.update(id(q) for q in heads)  # a header is no label or value of anything else
+        ticked: dict[int, Phrase] = {}
+        for row in rows:
+            for owner, mark in _box_labels(row):
+                if id(owner) not in taken:
+                    # an option's label is no label or value of anything but its box
+                    taken.add(id(owner))
+                    if mark is not None and id(mark) not in taken:
+                        ticked[id(owner)] = mark
+                        taken.add(id(mark))
         for ri, row in enumerate(rows):
-            if ri in used_rows:
-                continue
             for pi, ph in enumerate(row):
                 right = row[pi + 1] if pi + 1 < len(row) else None
+                if id(ph) in ticked:  # a ticked box: the mark is the answer of its option's label
+                    fields.append(_pair(ph, ticked[id(ph)], 0.5, page.page_no))
+                    continue
                 if _is_mark(ph.text) or id(ph) in taken:
                     continue
-                if right is not None and _is_mark(right.text) and right.text.strip("[]()") in MARKS:
-                    # a ticked box: the mark is the answer of the label just left of it
-                    if right.bbox[0] - ph.bbox[2] < 6 * ph.h:
-                        fields.append(_pair(ph, right, 0.5, page.page_no))
-                        taken.add(id(right))
-                    continue
                 if not _is_key(ph):
+                    if not _caps_label(ph):
+                        # a label of a column of labels (left-aligned lines) with its value right of it
+                        if pi == 0 and right is not None and _listed_label(ph, rows, ri) and not _is_key(right) \
+                                and not _is_mark(right.text) and id(right) not in taken \
+                                and 2 * ph.h < right.bbox[0] - ph.bbox[2] < 30 * ph.h \
+                                and not (_printed_label(right) and _aligned_labels(right, rows, ri) >= 1):
+                            taken.add(id(right))
+                            fields.append(_pair(ph, _run_on(right, ph, rows, taken), 0.4, page.page_no))
+                        continue
                     # printed upper-case label with a differently written (typed/handwritten) value to its right
-                    if right is not None and _caps_label(ph) and not _caps_label(right) and not _is_key(right) \
+                    if right is not None and not _caps_label(right) and not _is_key(right) \
                             and not _is_mark(right.text) and id(right) not in taken and right.bbox[0] - ph.bbox[2] < 20 * ph.h:
-                        fields.append(_pair(ph, right, 0.45, page.page_no))
                         taken.add(id(right))
+                        fields.append(_pair(ph, _run_on(right, ph, rows, taken), 0.45, page.page_no))
+                    elif right is None or _caps_label(right):
+                        # ... else such a value starting just under it (the label alone at the end of its line)
+                        below = _below(ph, rows, ri, taken)
+                        if below is not None and _caps_value_below(ph, below):
+                            taken.add(id(below))
+                            fields.append(_pair(ph, _run_on(below, ph, rows, taken), 0.4, page.page_no))
                     continue
                 value, conf = _value_for(ph, right, rows, ri, taken)
                 if value is not None:
-                    fields.append(_pair(ph, value, conf, page.page_no))
                     taken.add(id(value))
+                    key = _key_with_head(ph, rows, ri, taken)
+                    fields.append(_pair(key, _run_on(value, ph, rows, taken), conf, page.page_no))
     return fields
+
+
+def _key_with_head(key: Phrase, rows: list[list[Phrase]], ri: int, taken: set[int]) -> Phrase:
+    """A "label:" wrapped over two lines ("PLAINTIFF'S" over "COUNSEL:"): the line above, when a free label-like
+    phrase starts at the label's left edge tight above it (gap < 0.6 line heights), ends about where the label ends,
+    is written in the same case and is alone there (nothing right of it over the label), is the label's first line."""
+    if ri == 0:
+        return key
+    kh = key.h
+    above = rows[ri - 1]
+    for i, q in enumerate(above):
+        if abs(q.bbox[0] - key.bbox[0]) >= kh or not 0 <= key.bbox[1] - q.bbox[3] < 0.6 * kh \
+                or q.bbox[2] > key.bbox[2] + 2 * kh:  # a title line running on past the label is no part of it
+            continue
+        nxt = above[i + 1] if i + 1 < len(above) else None
+        if id(q) in taken or _is_key(q) or _is_mark(q.text) or not _label_like(q) \
+                or _caps_text(q.text) != _caps_text(key.text) \
+                or (nxt is not None and nxt.bbox[0] < key.bbox[2] + 2 * kh):
+            return key
+        taken.add(id(q))
+        return Phrase(q.words + key.words, key.page_no, key.row)
+    return key
+
+
+def _printed_label(p: Phrase) -> bool:
+    """Label-like, no digits, starting with a capital letter (a printed field name, not a filled-in value)."""
+    first = next((c for c in p.text if c.isalpha()), "")
+    return _label_like(p) and first.isupper() and not any(c.isdigit() for c in p.text)
+
+
+def _listed_label(p: Phrase, rows: list[list[Phrase]], ri: int) -> bool:
+    """``p`` (first on its line) heads a column of labels: two more lines within six lines of it start at its left
+    edge with a printed label."""
+    if not _printed_label(p):
+        return False
+    return _aligned_labels(p, rows, ri, first=True) >= 2
+
+
+def _aligned_labels(p: Phrase, rows: list[list[Phrase]], ri: int, first: bool = False) -> int:
+    """How many other lines within six lines of ``p`` have a printed label (their first phrase: ``first``)
+    starting at its left edge."""
+    near = 0
+    for r in rows[max(0, ri - 6): ri + 7]:
+        for q in r[:1] if first else r:
+            if q is not p and abs(q.bbox[0] - p.bbox[0]) < 0.7 * p.h and _printed_label(q):
+                near += 1
+                break
+    return near
+
+
+def _caps_text(t: str) -> bool:
+    letters = [c for c in t if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+def _caps_value_below(label: Phrase, value: Phrase) -> bool:
+    """An upper-case label's value on the line under it: written differently (not upper case), starting at the
+    label's left edge, not smaller print than the label (a title over text is larger), no digits in the label."""
+    return not _caps_text(value.text) and abs(value.bbox[0] - label.bbox[0]) < 1.5 * label.h \
+        and label.h <= 1.25 * value.h and not any(c.isdigit() for c in label.text)
+
+
+def _box_labels(row: list[Phrase]) -> list[tuple[Phrase, Phrase | None]]:
+    """(option label, its mark when ticked, else None) for each check box of a line: a box belongs to the nearer
+    of the phrases just left and right of it (within 6 line heights): "YES ☑ NO ☐" and "☑ BILL AS SHIPPED"."""
+    out = []
+    for i, m in enumerate(row):
+        if not _is_mark(m.text):
+            continue
+        left = row[i - 1] if i and not _is_mark(row[i - 1].text) else None
+        right = row[i + 1] if i + 1 < len(row) and not _is_mark(row[i + 1].text) else None
+        gl = m.bbox[0] - left.bbox[2] if left is not None else float("inf")
+        gr = right.bbox[0] - m.bbox[2] if right is not None else float("inf")
+        owner = left if gl <= gr else right
+        if owner is None or min(gl, gr) > 6 * owner.h:
+            continue
+        out.append((owner, m if m.text.strip("[]()") in MARKS else None))
+    return out
 
 
 def _under_key(q: Phrase, above: list[Phrase], kh: float) -> bool:
     """True when ``q`` sits right under a label of the line above (it is that label's value)."""
-    return any(_is_key(k) and k.bbox[0] < q.bbox[2] and q.bbox[0] < k.bbox[2] and q.bbox[1] - k.bbox[3] < 2.5 * kh
-               for k in above)
+    return any(_is_key(k) and _xoverlap(q.bbox, k.bbox) > 0.5 * min(k.bbox[2] - k.bbox[0], q.bbox[2] - q.bbox[0])
+               and q.bbox[1] - k.bbox[3] < 2.5 * kh for k in above)
 
 
 def _value_for(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri: int, taken: set[int]):
@@ -313,15 +525,50 @@ def _value_for(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri: 
     if right is not None and not _is_key(right) and id(right) not in taken and right.bbox[0] - kx1 < 25 * kh \
             and not _under_key(right, rows[ri - 1] if ri else [], kh):
         return right, 0.75
-    # below: the first line under the key with a phrase starting under it
+    q = _below(key, rows, ri, taken)
+    return (q, 0.55) if q is not None else (None, 0.0)
+
+
+def _below(key: Phrase, rows: list[list[Phrase]], ri: int, taken: set[int]) -> Phrase | None:
+    """The phrase starting under ``key`` on the first line below it that has one (within 2.5 line heights), when
+    it is free and not itself a label or a check mark."""
+    kx0, _, kx1, ky1 = key.bbox
+    kh = key.h
     for nrow in rows[ri + 1: ri + 3]:
         cands = [q for q in nrow if q.bbox[0] < kx1 + 2 * kh and q.bbox[2] > kx0 - kh and q.bbox[1] - ky1 < 2.5 * kh]
         if cands:
             q = max(cands, key=lambda q: _xoverlap(q.bbox, key.bbox))
             if not _is_key(q) and id(q) not in taken and not _is_mark(q.text):
-                return q, 0.55
+                return q
             break
-    return None, 0.0
+    return None
+
+
+def _run_on(value: Phrase, key: Phrase, rows: list[list[Phrase]], taken: set[int]) -> Phrase:
+    """``value`` with the lines it runs on to: each next line's phrase that starts under the value's left edge
+    (within one line height), tight under it (gap < 0.9 line heights), with nothing left of it back to the label,
+    and that is no label, check mark or taken phrase. Phrases joined are added to ``taken``."""
+    h = value.h
+    words = list(value.words)
+    bottom = value.bbox[3]
+    x0 = value.bbox[0]
+    left = min(key.bbox[0], x0) - h
+    ri = value.row
+    while ri + 1 < len(rows):
+        nrow = rows[ri + 1]
+        cands = [q for q in nrow if abs(q.bbox[0] - x0) < h]
+        if len(cands) != 1:
+            break
+        q = cands[0]
+        if q.bbox[1] - bottom > 0.9 * h or q.bbox[1] - bottom < -0.3 * h or id(q) in taken or _is_key(q) \
+                or _is_mark(q.text) or (_caps_label(q) and not _caps_label(value)) \
+                or any(left < o.bbox[2] <= q.bbox[0] + 0.5 * h for o in nrow if o is not q):
+            break
+        words += q.words
+        taken.add(id(q))
+        bottom = q.bbox[3]
+        ri += 1
+    return value if len(words) == len(value.words) else Phrase(words, value.page_no, value.row)
 
 
 def table_pairs(tables: list[Table]) -> list[ExtractedField]:
