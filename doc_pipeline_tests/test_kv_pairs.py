@@ -160,3 +160,21 @@ def test_a_time_in_a_fax_header_line_is_no_label():
     p = page([(40, 100, "11/12/99 19: 32 FAX 212 450 4800"), (40, 130, "DIV. NAME/NO: Nassau")])
     assert [ph.text for ph in phrases(p)[0]] == ["11/12/99 19: 32 FAX 212 450 4800"]
     assert pairs(p) == [("div. name/no", "Nassau")]
+
+
+def test_confidence_follows_how_reliable_the_pairing_rule_is():
+    """Same OCR confidence everywhere: a table cell under its header scores above a value right of 'Label:', which
+    scores above a value found only on the line below a 'Label:' (the rules' priors, RULE_PRIOR)."""
+    from doc_pipeline.core.fields.kv import RULE_PRIOR
+
+    assert RULE_PRIOR["table"] > RULE_PRIOR["label_right"] > RULE_PRIOR["label_below"]
+    items = [(40, 60, "Date:"), (100, 60, "March 3, 1998")]  # label_right
+    items += [(40, 90, "Remarks:"), (60, 104, "see the attached sheet")]  # label_below
+    items += [(40, 200, "NAME OF ACCOUNT"), (240, 200, "STORES")]  # a table
+    for i, (name, n) in enumerate([("Acme Mart", "12"), ("Quick Stop", "7"), ("Corner Shop", "31")]):
+        items += [(40, 216 + 16 * i, name), (246, 216 + 16 * i, n)]
+    conf = {(f.name, f.value): f.confidence for f in kv_pairs([page(items)])}
+    table = conf[("name of account", "Acme Mart")]
+    right = conf[("date", "March 3, 1998")]
+    below = conf[("remarks", "see the attached sheet")]
+    assert table > right > below, (table, right, below)
