@@ -108,3 +108,22 @@ def test_sideways_table_is_read_upright(tmp_path):
 
     (t,) = _run(tmp_path, make_docs.pdf_with(draw))
     assert t.rows == ROWS and "rotated" in t.method
+
+
+def test_camelot_reads_only_the_regions_a_sound_ruled_grid_did_not_decide(tmp_path, monkeypatch):
+    """A fully ruled table is decided by pdfplumber's grid (choose() takes a sound ruled grid outright), so camelot,
+    which parses the page again, is not asked for it; a table whose rows are not ruled still goes to camelot."""
+    from doc_pipeline.core import table_native
+
+    asked = []
+    real = table_native.camelot_candidates
+
+    def spy(path, page_no, regions, page_height, flavor):
+        asked.append((flavor, len(regions)))
+        return real(path, page_no, regions, page_height, flavor)
+
+    monkeypatch.setattr(table_native, "camelot_candidates", spy)
+    (t,) = _run(tmp_path, make_docs.pdf_with(lambda c, i: _table(c, ROWS, 100)))
+    assert t.rows == ROWS and t.method == "pdfplumber-lines" and asked == []
+    (t,) = _run(tmp_path, make_docs.pdf_with(lambda c, i: _table(c, ROWS, 100, row_lines=False)))
+    assert t.rows == ROWS and ("stream", 1) in asked

@@ -179,6 +179,13 @@ def choose(candidates: list[Candidate], region: BBox, page_words: list[tuple[str
     return next(c for q, c in scored if q >= top - TIE)
 
 
+def _decided_by(ruled: list[Candidate], region: BBox, page_words: list[tuple[str, BBox]]) -> bool:
+    """choose() would return one of these pdfplumber ruled grids for the region whatever else is read."""
+    return any(c.method in RULED and check_grid(c.raw, [t for t, b in page_words
+                                                        if overlap_fraction(b, c.bbox) > 0.5]).sound
+               for c in ruled if _same_region(c.bbox, region))
+
+
 def native_page_tables(path: str, plumber_page, page_no: int, table_blocks: list[Block],
                        methods: tuple[str, ...] = DEFAULT_METHODS) -> list[Table]:
     """Tables of one unrotated native page, one per region, each from the extractor that read it best."""
@@ -187,19 +194,22 @@ def native_page_tables(path: str, plumber_page, page_no: int, table_blocks: list
     if not regions:
         return []
     regions = [r for r in (_clip(r, plumber_page.width, plumber_page.height) for r in regions) if r]
+    words = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in plumber_page.extract_words()]
     cands: list[Candidate] = []
     if "pdfplumber" in methods:
         cands += ruled
-    if "stream" in methods:
-        cands += camelot_candidates(path, page_no, regions, plumber_page.height, "stream")
-    if "lattice" in methods and (plumber_page.lines or plumber_page.rects):
-        cands += camelot_candidates(path, page_no, regions, plumber_page.height, "lattice")
+    # a region whose pdfplumber ruled grid is sound is decided (choose() takes it outright, and it comes first):
+    # camelot, which parses the page again, only reads the others
+    open_regions = [r for r in regions if not _decided_by(ruled if "pdfplumber" in methods else [], r, words)]
+    if open_regions and "stream" in methods:
+        cands += camelot_candidates(path, page_no, open_regions, plumber_page.height, "stream")
+    if open_regions and "lattice" in methods and (plumber_page.lines or plumber_page.rects):
+        cands += camelot_candidates(path, page_no, open_regions, plumber_page.height, "lattice")
     for flavor in ("network", "hybrid"):
-        if flavor in methods:
-            cands += camelot_candidates(path, page_no, regions, plumber_page.height, flavor)
+        if open_regions and flavor in methods:
+            cands += camelot_candidates(path, page_no, open_regions, plumber_page.height, flavor)
     if "pdfplumber" in methods:
         cands += plumber_candidates(plumber_page, regions)[1]
-    words = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in plumber_page.extract_words()]
     tables = []
     for region in regions:
         c = choose(cands, region, words)
