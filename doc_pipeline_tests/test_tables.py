@@ -56,3 +56,20 @@ def test_ruled_tables_found_in_page_images():
     assert 70 <= t.bbox[0] <= 74  # PDF points, whatever the image DPI
     text = make_docs.text_pdf(["Hello world", "no table here"])
     assert ruled_tables(make_docs.render_page(text), 200, text_layer_words(open_pdf(text)[0]), 1) == []
+
+
+def test_line_search_at_reduced_resolution_finds_the_same_tables(monkeypatch):
+    """A 300-dpi page is searched for ruling lines at LINE_SEARCH_DPI: the same tables, rows and boxes (within a
+    point or two) as the search at full resolution."""
+    from doc_pipeline.core import table_scan
+
+    data = make_docs.table_pdf_two_per_page()
+    words = text_layer_words(open_pdf(data)[0])
+    page = make_docs.render_page(data, 300)
+    reduced = table_scan.ruled_tables(page, 300, words, 1)
+    monkeypatch.setattr(table_scan, "LINE_SEARCH_DPI", 10_000)
+    full = table_scan.ruled_tables(page, 300, words, 1)
+    assert len(reduced) == len(full) == 2
+    for a, b in zip(sorted(reduced, key=lambda t: t.bbox), sorted(full, key=lambda t: t.bbox)):
+        assert a.rows == b.rows
+        assert max(abs(x - y) for x, y in zip(a.bbox, b.bbox)) < 2.5
