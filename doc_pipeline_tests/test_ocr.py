@@ -66,3 +66,39 @@ def test_pixels_go_to_tesseract_as_they_are_in_every_image_mode(mode):
     set_image(engine.api, img)  # the size tesseract sees is the image's own
     assert engine.api.GetThresholdedImage().size == img.size
     engine.api.Clear()
+
+
+def test_rapidocr_upside_down_share_tells_a_turned_page_from_an_upright_one():
+    """PP-OCR's line direction classifier as a second opinion on OSD's 0-vs-180 answer (weak on receipts)."""
+    img = make_docs.text_image(["RECEIPT No. 4417 CASHIER: ANNE", "2 x Coffee latte 9.80",
+                                "Subtotal 19.60 Tax 1.18", "TOTAL DUE 20.78 Thank you, come again"],
+                               dpi=200, height_in=2.0)
+    engine = get_engine("rapidocr")
+    upright, turned = engine.upside_down_share(img), engine.upside_down_share(img.rotate(180))
+    assert upright is not None and upright < 0.5
+    assert turned is not None and turned > 0.5
+
+
+def test_rapidocr_upside_down_share_is_none_without_text():
+    from PIL import Image
+
+    assert get_engine("rapidocr").upside_down_share(Image.new("L", (400, 300), 255)) is None
+
+
+def test_upside_down_share_weighs_lines_by_width_and_score():
+    from doc_pipeline.core.ocr.rapid import upside_down_share_of
+
+    assert upside_down_share_of([("0", 1.0), ("180", 1.0)], [300, 100]) == 0.25
+    assert upside_down_share_of([("180", 0.5), ("0", 1.0)], [200, 100]) == 0.5
+    assert upside_down_share_of([], []) is None
+
+
+def test_character_results_not_paired_with_lines_are_not_used():
+    """rapidocr leaves out the character results of lines it could not place: the rest must not shift onto the
+    wrong lines (a line would get another line's boxes and gaps)."""
+    from doc_pipeline.core.ocr.rapid import aligned_word_results
+
+    chars = [(("A", 0.9, None),), (("C", 0.9, None),)]
+    assert aligned_word_results(["A", "B", "C"], chars) == [None, None, None]
+    assert aligned_word_results(["A", "C"], chars) == chars
+    assert aligned_word_results(["A"], None) == [None]

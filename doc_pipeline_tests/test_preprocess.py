@@ -138,3 +138,16 @@ def test_band_osd_stops_after_fewer_characters_and_agrees():
     full = engine.detect_orientation(turned, 150)
     assert quick[0] == full[0] == 180
     assert OSD_BAND_SURE_CONF <= quick[1] < full[1]
+
+
+def test_a_wrong_osd_180_on_an_upright_page_is_overruled(monkeypatch):
+    """OSD's 0-vs-180 call is weak on receipts: when it says 180 on an upright page, PP-OCR's line classifier (the
+    real model) overrules it; on a page that really is upside down it agrees and the page is turned."""
+    from doc_pipeline.core import preprocess
+
+    monkeypatch.setattr(preprocess, "detect_orientation", lambda image, dpi: (180, 3.0))  # OSD's mistake
+    prepared = prepare_scanned_page(page(), 150, deskew_pages=False, rescale=False)
+    assert prepared.rotation == 0 and prepared.steps == []
+    turned = page().rotate(180, expand=True, fillcolor=255)
+    prepared = prepare_scanned_page(turned, 150, deskew_pages=False, rescale=False)
+    assert prepared.rotation == 180 and "rotate_180" in prepared.steps

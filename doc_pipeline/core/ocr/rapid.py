@@ -126,6 +126,14 @@ def _respace(txt: str, chars, quad, gray: np.ndarray) -> str:
     return insert_gap_spaces(txt, boundary_gaps(centers, ink_cols), float(y1 - y0))
 
 
+def aligned_word_results(txts, word_results) -> list:
+    """The recogniser's per-character results, one per text line, or None for every line when they cannot be
+    paired: rapidocr drops the entry of a line whose characters it could not place (and, filtering by score, the
+    empty ones), after which the i-th entry need not belong to the i-th line."""
+    word_results = list(word_results or ())
+    return word_results if len(word_results) == len(txts) else [None] * len(txts)
+
+
 def upside_down_share_of(labels, widths) -> float | None:
     """The width-weighted share of text lines classified "180" ((label, score) per line, score-weighted too)."""
     up = down = 0.0
@@ -195,11 +203,7 @@ class RapidOcrEngine(OcrEngine):
         out = self.engine(arr)
         if out is None or out.boxes is None or out.txts is None:
             return []
-        word_results = getattr(out, "word_results", None) or ()
-        if len(word_results) != len(out.txts):
-            # rapidocr drops the character boxes of lines it could not place (and, filtering by score, lines with
-            # none): then the i-th entry need not belong to the i-th line. Spread the words evenly instead.
-            word_results = [None] * len(out.txts)
+        word_results = aligned_word_results(out.txts, getattr(out, "word_results", None))
         gray = np.asarray(image.convert("L")) if self.respace else None
         lines: list[list[OcrWord]] = []
         for i, (txt, quad, score) in enumerate(zip(out.txts, out.boxes, out.scores)):
