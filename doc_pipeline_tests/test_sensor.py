@@ -143,3 +143,23 @@ def test_a_burst_is_spread_evenly_over_the_run_slots():
     assert [len(b) for b in _batches(ids[:2], 100, {}, 0, spread=3)] == [1, 1]
     assert [len(b) for b in _batches(ids[:10], 100, {}, 0, spread=3)] == [4, 3, 3]
     assert [len(b) for b in _batches(ids[:10], 100, {d: 10 for d in ids}, 25, spread=3)] == [2, 2, 2, 2, 2]
+
+
+def test_runs_of_a_spread_burst_share_the_cores(monkeypatch):
+    """Runs of one burst that run side by side each get cores // runs documents at a time (tag read by the steps);
+    a burst in one run, or single-document runs, keep DOCPIPE_DOC_WORKERS."""
+    import os
+
+    from doc_pipeline.assets._step import DOC_WORKERS_TAG, doc_workers_for
+    from doc_pipeline.sensors import plan_runs
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    taken = [(f"d{i:03d}", f"e{i}") for i in range(200)]
+    reqs = plan_runs(taken, [d for d, _ in taken], batch_size=100, spread=2)
+    assert [r.tags[DOC_WORKERS_TAG] for r in reqs] == ["2", "2"]
+    reqs = plan_runs(taken, [d for d, _ in taken], batch_size=25, spread=5)  # 8 runs, 5 at a time
+    assert len(reqs) == 8 and {r.tags[DOC_WORKERS_TAG] for r in reqs} == {"1"}
+    reqs = plan_runs(taken, [d for d, _ in taken], batch_size=200, spread=1)
+    assert len(reqs) == 1 and DOC_WORKERS_TAG not in reqs[0].tags
+    assert doc_workers_for({DOC_WORKERS_TAG: "1"}, 2) == 1 and doc_workers_for({}, 2) == 2
+    assert doc_workers_for({DOC_WORKERS_TAG: "x"}, 2) == 2

@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Mapping, TypeVar
 
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Failure,
                      MaterializeResult, MetadataValue, asset)
@@ -99,6 +99,16 @@ class StepOutput:
 PerDocument = Callable[[AssetExecutionContext, DocPipelineResource, str], StepOutput]
 
 
+DOC_WORKERS_TAG = "docpipe/doc_workers"  # set by the raw/ sensor on the runs of a burst that run side by side
+
+
+def doc_workers_for(run_tags: Mapping[str, str], default: int) -> int:
+    """Documents of a run to work on at once: the run's tag when the sensor spread a burst over several
+    concurrent runs (they share the cores), else DOCPIPE_DOC_WORKERS."""
+    tag = run_tags.get(DOC_WORKERS_TAG, "")
+    return max(1, int(tag)) if tag.isdigit() else default
+
+
 def run_for_documents(context: AssetExecutionContext, dp: DocPipelineResource, step: str, fn: PerDocument,
                       check_name: str | None = None, concurrent: bool = False) -> MaterializeResult:
     """Run one stage for every document partition of this run. A run usually holds one document; the raw/ sensor
@@ -128,7 +138,7 @@ def run_for_documents(context: AssetExecutionContext, dp: DocPipelineResource, s
             # re-run it alone, so the failure also shows on its own partition in Dagster
             repo.request_reprocess(db, doc_id, "raw_pdf", reason="isolate", requested_by="pipeline")
 
-    workers = min(len(keys), max(1, dp.settings().doc_workers)) if concurrent else 1
+    workers = min(len(keys), max(1, doc_workers_for(context.run.tags, dp.settings().doc_workers))) if concurrent else 1
     if workers == 1:
         for doc_id in keys:
             one(doc_id)
