@@ -102,7 +102,7 @@ def _batches(doc_ids: list[str], batch_size: int, sizes: dict[str, int], max_byt
     a new process loading the models) than the batch size requires."""
     n = len(doc_ids)
     groups = max(-(-n // batch_size), min(spread, n)) if n and spread > 1 else 0
-    # group i holds quota[i] documents: sizes differ by at most one (67/67/66, not 67/67/66 after 25/25/...)
+    # group i holds quota[i] documents, sizes differing by at most one (200 over 3 runs: 67/67/66)
     quota = [n // groups + (i < n % groups) for i in range(groups)] if groups else []
     out: list[list[str]] = []
     cur: list[str] = []
@@ -136,7 +136,7 @@ def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
                 for d in dict.fromkeys(d for d, _ in taken) if d not in added_set]
     chunks = _batches(added, max(1, batch_size), sizes or {}, max_batch_bytes, spread)
     # runs of one burst run side by side: each works on cores // (runs at once) documents at a time, not on
-    # DOCPIPE_DOC_WORKERS each (3 runs x 2 documents on 2 cores: 94 s for 200 files; 1 document each: 85 s)
+    # DOCPIPE_DOC_WORKERS each (3 runs x 2 documents would be 6 documents at once on 2 cores)
     at_once = max(1, min(len(chunks), spread))
     doc_workers = str(max(1, (os.cpu_count() or 1) // at_once)) if at_once > 1 else None
     for chunk in chunks:

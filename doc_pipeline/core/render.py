@@ -74,9 +74,9 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
                 pdf.close()
     else:
         for info in raw.pages:
-            img, native_dpi = images.load_image_page(path, info.page_no, max_image_pixels)
-            img, steps = preprocess_page(img, native_dpi, info)
-            yield RenderedPage(info.page_no, img, native_dpi, steps)
+            img, image_dpi = images.load_image_page(path, info.page_no, max_image_pixels)
+            img, steps = preprocess_page(img, image_dpi, info)
+            yield RenderedPage(info.page_no, img, image_dpi, steps)
 
 
 def prepared_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int, *,
