@@ -70,6 +70,7 @@
 # export DOCPIPE_LAYOUTPARSER_CONFIG=lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config   # layout_engine=layoutparser
 # export DOCPIPE_TABLE_METHODS=pdfplumber,lattice,stream
 # export DOCPIPE_TABLE_MERGE_PAGES=false
+# export DOCPIPE_TABLE_STRUCTURE_MODEL=auto   # scanned-page table regions: SLANet-plus cells + OCR words; off = word grid
 # a burst of new files under raw/ runs in batches of up to this many documents / bytes per Dagster run
 # (1 = one run each): the run start-up is paid once per batch; each document keeps its own partition
 # export DOCPIPE_RUN_BATCH_SIZE=100

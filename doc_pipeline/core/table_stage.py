@@ -7,6 +7,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from doc_pipeline.core.models import Page, PageKind, RawDocument, Table
+from doc_pipeline.core import table_model
 from doc_pipeline.core.pdf_pages import PDFIUM_LOCK
 from doc_pipeline.core.table_scan import ruled_tables
 from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
@@ -19,19 +20,21 @@ PageImageLoader = Callable[[int], "tuple[Image.Image, int] | None"]
 
 def extract_document_tables(path: str, raw: RawDocument, pages: list[Page],
                             methods: tuple[str, ...] = DEFAULT_METHODS, merge_pages: bool = False,
-                            page_image: PageImageLoader | None = None) -> list[Table]:
+                            page_image: PageImageLoader | None = None, structure_model: str = "off") -> list[Table]:
     """Every table of a document. Native pages: per table region the best of `methods` (table_native);
     sideways text: camelot on the whole page; scanned pages: ruling lines found in the page image (when
-    `page_image(page_no)` gives it) filled with the OCR words, then word grids in the other layout table regions.
-    `merge_pages` joins tables continued across pages into one."""
-    found = _page_tables(path, raw, pages, methods, page_image)
+    `page_image(page_no)` gives it) filled with the OCR words, then in the other layout table regions the
+    SLANet-plus structure model's cells filled with the OCR words (`structure_model` "auto", see table_model),
+    else word grids. `merge_pages` joins tables continued across pages into one."""
+    found = _page_tables(path, raw, pages, methods, page_image, structure_model)
     if merge_pages:
         found = merge_continued_tables(found, {p.page_no: p.height for p in pages})
     return found
 
 
 def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[str, ...],
-                 page_image: PageImageLoader | None = None) -> list[Table]:
+                 page_image: PageImageLoader | None = None, structure_model: str = "off") -> list[Table]:
+    use_model = structure_model.strip().lower() not in ("off", "false", "0", "none", "")
     found: list[Table] = []
     native = [p for p in pages if p.kind == PageKind.native]
     if native and raw.media_type == "application/pdf":
@@ -48,7 +51,9 @@ def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[
                 found.extend(ruled)
             for b in p.blocks:
                 if b.type == "table" and not any(overlap_fraction(b.bbox, t.bbox) > 0.5 for t in ruled):
-                    t = words_grid_table(p.words, b.bbox, p.page_no)
+                    t = (table_model.model_table(loaded[0], loaded[1], p.words, b.bbox, p.page_no)
+                         if use_model and loaded is not None and table_model.available() else None)
+                    t = t or words_grid_table(p.words, b.bbox, p.page_no)
                     if t is not None:
                         found.append(t)
     return sorted(found, key=lambda t: (t.page_no, t.bbox[1] if t.bbox else 0))
