@@ -76,6 +76,8 @@
 # export DOCPIPE_RUN_BATCH_SIZE=100
 # runs at once: the run coordinator's max_concurrent_runs (dagster.yaml: 8); a burst is spread over this many
 # export DOCPIPE_RUN_SLOTS=8
+# runs share this host's cores (embedded, compose); false when each run gets its own pod (Kubernetes)
+# export DOCPIPE_RUNS_SHARE_CORES=true
 # export DOCPIPE_RUN_BATCH_MAX_BYTES=33554432
 # tessdata folder; default: found automatically (/usr/share/tesseract-ocr/5/tessdata on Debian 12)
 # export DOCPIPE_TESSDATA_PREFIX=/usr/share/tesseract-ocr/5/tessdata

@@ -89,7 +89,7 @@ def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResou
     paid = {d for d, _ in taken if likely_to_escalate(_doc_meta(db, d))}
     settings = docpipe.settings()
     run_requests = plan_runs(taken, add, settings.run_batch_size, paid, sizes, settings.run_batch_max_bytes,
-                             settings.run_slots_resolved)
+                             settings.run_slots_resolved, share_cores=settings.runs_share_cores)
     return SensorResult(run_requests=run_requests, cursor=new_cursor,
                         dynamic_partitions_requests=[documents_partitions.build_add_request(add)] if add else [])
 
@@ -126,7 +126,7 @@ def _doc_tags(doc_id: str, paid: set[str]) -> dict[str, str]:
 
 def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
               paid: set[str] = frozenset(), sizes: dict[str, int] | None = None,
-              max_batch_bytes: int = 0, spread: int = 1) -> list[RunRequest]:
+              max_batch_bytes: int = 0, spread: int = 1, share_cores: bool = True) -> list[RunRequest]:
     """One run per document, except that partitions added together in this tick (a burst of new files) go in
     runs over ranges of up to `batch_size` consecutive partitions: Dagster pays a run's start-up once per batch,
     and still records a materialisation, status and lineage per document partition."""
@@ -138,7 +138,7 @@ def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
     # runs of one burst run side by side: each works on cores // (runs at once) documents at a time, not on
     # DOCPIPE_DOC_WORKERS each (3 runs x 2 documents would be 6 documents at once on 2 cores)
     at_once = max(1, min(len(chunks), spread))
-    doc_workers = str(max(1, (os.cpu_count() or 1) // at_once)) if at_once > 1 else None
+    doc_workers = str(max(1, (os.cpu_count() or 1) // at_once)) if at_once > 1 and share_cores else None
     for chunk in chunks:
         if len(chunk) == 1 or any(d in paid for d in chunk):
             # runs that may pay for cloud OCR stay single, so the paid-OCR tag limit bounds just them

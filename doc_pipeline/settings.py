@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # runs the deployment runs at once (the run coordinator's max_concurrent_runs); a burst is spread over at least
     # this many runs. 0 = CPU cores + 1, the embedded instance's limit
     run_slots: int = 0
+    # the runs share this host's cores (embedded instance, docker-compose: run processes on one machine), so the
+    # runs of a burst each work on cores // runs documents at a time; false where each run has its own pod/cores
+    runs_share_cores: bool = True
     run_batch_max_bytes: int = 32 * 1024 * 1024
     tessdata_prefix: str | None = None
     # OCR quality (docs/OCR.md): scanned-page preprocessing and engine selection

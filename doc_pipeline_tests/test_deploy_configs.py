@@ -417,3 +417,6 @@ def test_run_slots_match_each_deployments_concurrent_run_limit(compose, helm_val
     config = yaml.safe_load((ROOT / "deploy" / "k8s" / "configmap.yaml").read_text())["data"]
     assert int(config["DOCPIPE_RUN_SLOTS"]) == helm_values["dagsterDaemon"]["runCoordinator"]["config"][
         "queuedRunCoordinator"]["maxConcurrentRuns"]
+    # a k8s run is its own pod with its own cores; compose runs are processes on one host
+    assert config["DOCPIPE_RUNS_SHARE_CORES"] == "false"
+    assert compose["services"]["daemon"]["environment"].get("DOCPIPE_RUNS_SHARE_CORES", "true") == "true"

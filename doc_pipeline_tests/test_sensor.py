@@ -161,5 +161,8 @@ def test_runs_of_a_spread_burst_share_the_cores(monkeypatch):
     assert len(reqs) == 8 and {r.tags[DOC_WORKERS_TAG] for r in reqs} == {"1"}
     reqs = plan_runs(taken, [d for d, _ in taken], batch_size=200, spread=1)
     assert len(reqs) == 1 and DOC_WORKERS_TAG not in reqs[0].tags
+    # each run its own pod (Kubernetes): no sharing, the runs keep DOCPIPE_DOC_WORKERS
+    reqs = plan_runs(taken, [d for d, _ in taken], batch_size=100, spread=2, share_cores=False)
+    assert len(reqs) == 2 and not any(DOC_WORKERS_TAG in r.tags for r in reqs)
     assert doc_workers_for({DOC_WORKERS_TAG: "1"}, 2) == 1 and doc_workers_for({}, 2) == 2
     assert doc_workers_for({DOC_WORKERS_TAG: "x"}, 2) == 2
