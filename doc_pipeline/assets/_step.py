@@ -3,10 +3,10 @@
 
 import logging
 import time
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Mapping, TypeVar
+from typing import TypeVar
 
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Failure,
                      MaterializeResult, MetadataValue, asset)

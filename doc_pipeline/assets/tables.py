@@ -1,11 +1,8 @@
-import io
-
 from dagster import AssetExecutionContext
-from PIL import Image
 
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
 from doc_pipeline.core.models import OcrResult, PageImages, RawDocument, TablesResult
-from doc_pipeline.core.table_stage import extract_document_tables
+from doc_pipeline.core.table_stage import extract_document_tables, page_image_loader
 from doc_pipeline.core.tables import table_to_csv
 from doc_pipeline.db import repo
 from doc_pipeline.resources import DocPipelineResource
@@ -22,12 +19,7 @@ def tables(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id:
     raw = load_derived(docpipe, "raw_pdf", doc_id, RawDocument)
     ocr = load_derived(docpipe, "ocr_text", doc_id, OcrResult)
     s = docpipe.settings()
-    images = {i.page_no: i for i in load_derived(docpipe, "page_images", doc_id, PageImages).images}
-
-    def page_image(page_no: int):
-        pi = images.get(page_no)
-        return (Image.open(io.BytesIO(store.get_bytes(pi.key))), pi.dpi) if pi else None
-
+    page_image = page_image_loader(load_derived(docpipe, "page_images", doc_id, PageImages), store.get_bytes)
     path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
     found = extract_document_tables(path, raw, ocr.pages,
                                     methods=tuple(m.strip() for m in s.table_methods.split(",") if m.strip()),

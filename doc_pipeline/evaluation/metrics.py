@@ -26,6 +26,8 @@ from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from typing import Any
 
+from doc_pipeline.core.tables import iou  # noqa: F401 - box IoU, shared with the table model
+
 from dateutil import parser as date_parser
 from rapidfuzz.distance import Levenshtein
 
@@ -189,19 +191,6 @@ def row_order_text(lines: Sequence[tuple[str, Box]], overlap: float = 0.5) -> st
 
 
 # --------------------------------------------------------------------------------------------- boxes
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two ``[x0, y0, x1, y1]`` boxes (any corner order is tolerated)."""
-    ax0, ax1 = sorted((a[0], a[2]))
-    ay0, ay1 = sorted((a[1], a[3]))
-    bx0, bx1 = sorted((b[0], b[2]))
-    by0, by1 = sorted((b[1], b[3]))
-    iw = max(0.0, min(ax1, bx1) - max(ax0, bx0))
-    ih = max(0.0, min(ay1, by1) - max(ay0, by0))
-    inter = iw * ih
-    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def greedy_match(gt: Sequence[Box], pred: Sequence[Box], threshold: float = 0.5) -> list[tuple[int, int, float]]:

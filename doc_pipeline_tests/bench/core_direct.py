@@ -13,7 +13,7 @@ from doc_pipeline.core.models import LayoutResult, PageImages, RawDocument
 from doc_pipeline.core.page_text import PageTextReader
 from doc_pipeline.core.render import png_bytes, prepared_page_images
 from doc_pipeline.core.searchable_pdf import searchable_pdf_bytes
-from doc_pipeline.core.table_stage import extract_document_tables
+from doc_pipeline.core.table_stage import extract_document_tables, page_image_loader
 from doc_pipeline.settings import get_settings
 
 
@@ -45,15 +45,10 @@ def process_one(path: str) -> dict:
     text_pages = reader.read_document(path, raw, imgs, layout, load_image=blobs.__getitem__)
     if s.searchable_pdf:  # ocr_text writes out/<doc_id>.pdf for scanned input
         searchable_pdf_bytes(raw, text_pages, path, imgs, blobs.__getitem__)
-    by_page = {pi.page_no: pi for pi in imgs.images}
-
-    def page_image(page_no: int):  # scanned pages: ruling lines are looked for in the image
-        pi = by_page.get(page_no)
-        return (Image.open(io.BytesIO(blobs[pi.key])), pi.dpi) if pi else None
-
     tables = extract_document_tables(path, raw, text_pages,
                                      methods=tuple(m.strip() for m in s.table_methods.split(",") if m.strip()),
-                                     merge_pages=s.table_merge_pages, page_image=page_image)
+                                     merge_pages=s.table_merge_pages, page_image=page_image_loader(imgs, blobs.__getitem__),
+                                     structure_model=s.table_structure_model)
     fields = extract_fields(text_pages, tables)
     return {"path": path, "pages": len(text_pages), "kind": kind.value, "tables": len(tables),
             "fields": len(fields.fields)}
