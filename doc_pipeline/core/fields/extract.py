@@ -44,8 +44,11 @@ def _agree(cs: list[Candidate]) -> None:
     for g in groups.values():
         methods = {c.source for c in g if not c.extra.get("expanded")} | (
             {"label"} if any(c.label for c in g) else set())
+        # the same value found again elsewhere (another labelled line, the payment arithmetic, a date printed
+        # twice) is further evidence
+        places = {(c.engine, c.extra.get("wording", c.start)) for c in g if not c.extra.get("expanded")}
         for c in g:
-            c.agree = max(1, len(methods))
+            c.agree = max(1, len(methods) + max(0, len(places) - 1))
             if len(g) > 1:  # the same value proposed by several rules/positions: keep the best features
                 c.label = any(x.label for x in g)
 

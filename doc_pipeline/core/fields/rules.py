@@ -105,8 +105,11 @@ def amounts(doc: DocText, name: str, label_rx: re.Pattern[str], default_currency
                 continue
             s, e, val = hits[-1] if prior > 0.8 else hits[0]
             cur = val["currency"] or default_currency
+            # the label's wording: the same value under a differently worded label is further evidence, the
+            # same label repeated (a summary line printed twice) is not
+            wording = re.sub(r"[^a-z]", "", doc.text[ls0:m.end()].lower())
             out.append(Candidate(name, seg[s:e].strip(), money(val["amount"], cur), vs + s, vs + e, label=True,
-                                 prior=prior, extra={"currency": cur, "amount": val["amount"]}))
+                                 prior=prior, extra={"currency": cur, "amount": val["amount"], "wording": wording}))
             break
     return out
 

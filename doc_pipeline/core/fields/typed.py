@@ -29,7 +29,9 @@ DATE_VETO = re.compile(r"(?i)\b(?:due|limite|[ée]ch[ée]ance|f[äa]llig|order|o
 ID_VALUE = re.compile(r"(?P<v>(?=[A-Z0-9\-/_.]*\d)[A-Z0-9][A-Z0-9\-/_.]{2,24}[A-Z0-9])", I)
 
 
-_TAX_SUMMARY = re.compile(r"(?i)\b(?:gst|tax|sst|vat)\s*(?:summary|analysis)|@\s*\d+(?:\.\d+)?\s*%")
+_TAX_SUMMARY = re.compile(r"(?i)\b(?:gst|tax|sst|vat)\s*(?:summary|analysis)")  # a tax table under the receipt
+# a tax line: a rate ("GST @ 6%", "INCLUDES 6% GST", "SR 6%"): its amount is the tax, not the total
+_TAX_RATE = re.compile(r"(?i)@\s*\d+(?:\.\d+)?\s*%|\b\d+(?:\.\d+)?\s*%\s*(?:gst|sst|vat|tax)\b")
 _TENDERED = re.compile(r"(?i)(?<![A-Za-z])(?:cash|tender\w*|paid|payment|pay|fay|accepted\s*total|received|visa|"
                        r"master\w*|card|credit|debit)\b")
 _CHANGE = re.compile(r"(?i)(?<![A-Za-z])(?:change|chan?ge\s*due|baki|kembalian)\b")
@@ -49,7 +51,7 @@ def _paid_minus_change(doc: DocText, cur: str | None) -> Candidate | None:
     change_c, change = _labelled_amount(doc, _CHANGE, cur)
     if paid is None or change is None or paid_c is None or change_c is None or change_c.start < paid_c.start:
         return None
-    total = round(paid - change, 2)
+    total = round(abs(paid) - abs(change), 2)  # "CASH -50.00": tendered amounts are sometimes signed
     if total <= 0:
         return None
     from .normalize import money
@@ -62,13 +64,19 @@ def _best_total(doc: DocText, cur: str | None) -> list[Candidate]:
     cands = rules.amounts(doc, "total", TOTAL_LABEL, cur, lines_below=1, veto_rx=TOTAL_VETO)
     summary_at = min((m.start() for m in _TAX_SUMMARY.finditer(doc.text)), default=len(doc.text) + 1)
     derived = _paid_minus_change(doc, cur)
+    largest = max((c.extra.get("amount", 0) for c in cands), default=0)
     for c in list(cands):
         line = doc.lines[doc.line_at(c.start)].text if doc.lines else ""
-        if _TAX_SUMMARY.search(line):
-            cands.remove(c)  # "(Total included GST @ 6% : 0.42)": a tax amount, not the total
+        if _TAX_SUMMARY.search(line) or (_TAX_RATE.search(line) and c.extra.get("amount", 0) < largest):
+            # "(Total included GST @ 6% : 0.42)", "TOTAL INCLUDES 6% GST 0.63": a tax amount (smaller than some
+            # other total), not the total
+            cands.remove(c)
             continue
         if c.start > summary_at:
-            c.prior = max(0.3, c.prior - 0.4)  # a "TOTAL" row of the tax summary table under the receipt
+            if any(x.start < summary_at for x in cands):
+                cands.remove(c)  # a "TOTAL" row of the tax summary table under a receipt whose total is above
+                continue
+            c.prior = max(0.3, c.prior - 0.4)
     if derived is not None:
         cands.append(derived)
     for c in cands:
@@ -78,8 +86,10 @@ def _best_total(doc: DocText, cur: str | None) -> list[Candidate]:
             c.prior = min(1.0, c.prior + 0.05)
         c.extra["pos"] = c.start / max(1, len(doc.text))
     if cands:  # several "total" lines (e.g. a tax summary's): the grand total is the largest
-        top = max(cands, key=lambda x: x.extra.get("amount", 0))
-        top.prior = min(1.0, top.prior + 0.04)
+        top = max(x.extra.get("amount", 0) for x in cands)
+        for x in cands:
+            if x.extra.get("amount", 0) == top:
+                x.prior = min(1.0, x.prior + 0.04)
     return cands
 
 
@@ -91,10 +101,61 @@ _REG_TAIL = re.compile(r"\s*(?:\(\s*(?:co(?:mpany)?\.?\s*)?(?:reg\w*\.?\s*)?(?:n
                        r"|\b\d{5,}[\w\-]*\b).*$", re.I)
 # a registration number in the middle of a name line ("TEO HENG STATIONERY (001451637-M) & BOOKS")
 _REG_MID = re.compile(r"\s*\(\s*\d{4,}[\w\-]*\s*\)\s*(?=\S)")
-# OCR noise after a company suffix ("... SDN BHD SE")
-_AFTER_SUFFIX = re.compile(r"(?i)(\b(?:sdn\.?\s*bhd|bhd|ltd|inc|llc|gmbh)\.?)\s+\S{1,2}$")
+# OCR noise or a branch/outlet code after a company suffix ("... SDN BHD SE", "... BHD A05148")
+_AFTER_SUFFIX = re.compile(r"(?i)(\b(?:sdn\.?\s*bhd|bhd|ltd|inc|llc|gmbh|s/b)\.?)\s+(?:\S{1,2}|\S*\d\S*)$")
+# a legal-form suffix: the line is the registered business name
+_LEGAL_FORM = re.compile(r"(?i)\b(?:sdn\.?\s*bhd|bhd|s/b|ltd|limited|llc|inc|gmbh|corp\w*|plc|pte)\b\.?")
+# an address line, not a name: starts with a house number or holds a street/unit word next to a number
+_ADDRESS_LIKE = re.compile(r"(?i)^(?:no\.?\s*\d|\d+[a-z]?\s*,)|\b(?:jalan|jln|lorong|taman|lot|level|floor|flr|blok|block|"
+                           r"street|road|avenue)\b.*\d|\d.*\b(?:jalan|jln|lorong|taman|street|road)\b")
 _CONTINUES = re.compile(r"(?:[&\-,]|\b(?:and|of|the))$", re.I)  # a name line that goes on below
 _CONTINUATION = re.compile(r"(?i)^(?:co\.|&|and\b|\(m\)|sdn\b|bhd\b)")  # a line that finishes the name above
+
+
+def _close(a: str, b: str) -> bool:
+    """``a`` is ``b`` with at most one character substituted (an OCR misread)."""
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) <= 1
+
+
+_LEGAL_PAIR = re.compile(r"\b([A-Za-z]{3})(\.?\s+)([A-Za-z]{3})(?=\.?$)")
+
+
+def _fix_name_ocr(t: str) -> str:
+    """OCR misreads in a business name: "$" for "S" next to letters ("$/B"), "§" for "&", and one misread letter
+    in one word of a closing legal form "SDN BHD" ("SDN EHD", "SIN BHD")."""
+    t = re.sub(r"\$(?=[A-Za-z/])|(?<=[A-Za-z])\$", "S", t)
+    t = re.sub(r"(?<=\s)§(?=\s)", "&", t)
+
+    def legal(m: re.Match[str]) -> str:
+        a, sep, b = m.group(1), m.group(2), m.group(3)
+        if _close(a.lower(), "sdn") and _close(b.lower(), "bhd") and (a.lower() == "sdn" or b.lower() == "bhd"):
+            up = a.isupper() or b.isupper()
+            return ("SDN" if up else "Sdn") + sep + ("BHD" if up else "Bhd")
+        return m.group(0)
+
+    return _LEGAL_PAIR.sub(legal, t)
+
+
+def _name_above(above, line, above_text: str, text: str) -> bool:
+    """The registered name (legal-form suffix) is the second line of a name printed over two lines: the line just
+    above it, tight (gap < 0.6 line heights), in similar print (height within 1.35x), centred on it, written in the
+    same case and without digits or a legal form of its own ("GHEE HIANG" over "GH DISTRIBUTOR ... SDN BHD")."""
+    if not _LEGAL_FORM.search(text) or _LEGAL_FORM.search(above_text) or any(ch.isdigit() for ch in above_text):
+        return False
+    words = above_text.split()
+    if _caps(above_text) != _caps(text) or sum(len(w) == 1 for w in words) > 1 \
+            or sum(ch.isalpha() for ch in above_text) < 0.8 * len(above_text.replace(" ", "")):
+        return False  # OCR noise over the name ("(LTP T G") is no part of it
+    h0, h1 = above.height, line.height
+    if max(h0, h1) > 1.35 * min(h0, h1) or line.y0 - above.y1 > 0.6 * min(h0, h1):
+        return False
+    (ax0, _, ax1, _), (bx0, _, bx1, _) = above.bbox, line.bbox
+    return abs((ax0 + ax1) / 2 - (bx0 + bx1) / 2) < 0.15 * max(ax1 - ax0, bx1 - bx0)
+
+
+def _caps(t: str) -> bool:
+    letters = [ch for ch in t if ch.isalpha()]
+    return bool(letters) and sum(ch.isupper() for ch in letters) >= 0.8 * len(letters)
 
 
 def company_lines(doc: DocText, max_lines: int = 6) -> list[Candidate]:
@@ -104,7 +165,7 @@ def company_lines(doc: DocText, max_lines: int = 6) -> list[Candidate]:
     lines = doc.lines[:max_lines + 1]
     for i, ln in enumerate(lines[:max_lines]):
         t = _REG_TAIL.sub("", _REG_MID.sub(" ", ln.text)).strip()
-        t = _AFTER_SUFFIX.sub(r"\1", t)
+        t = _fix_name_ocr(_AFTER_SUFFIX.sub(r"\1", _fix_name_ocr(t)))
         letters = sum(ch.isalpha() for ch in t)
         if letters < 3 or letters < 0.5 * len(t) or ":" in t or re.search(r"(?i)receipt|invoice|tax|tel|fax|"
                                                                            r"phone|www\.|@", t):
@@ -116,14 +177,19 @@ def company_lines(doc: DocText, max_lines: int = 6) -> list[Candidate]:
             end = lines[i + 1].offsets[0][0] + len(nxt)
         start = ln.offsets[0][0]
         if out and i > 0 and out[-1].end >= lines[i - 1].offsets[-1][0] and (
-                _CONTINUES.search(out[-1].value) or _CONTINUATION.match(t)):
+                _CONTINUES.search(out[-1].value) or _CONTINUATION.match(t)
+                or _name_above(lines[i - 1], ln, out[-1].value, t)):
             # the name runs over two lines ("POPULAR BOOK-" / "CO. (M) SDN BHD"): join them
             prev = out.pop()
             t = f"{prev.value.rstrip('-').rstrip()} {t}"
             start = prev.start
         prior = 0.8 - 0.1 * len(out)
-        if _CORP_SUFFIX.search(t):
+        if _LEGAL_FORM.search(t):
+            prior += 0.25
+        elif _CORP_SUFFIX.search(t):
             prior += 0.15
+        if _ADDRESS_LIKE.search(t):
+            prior -= 0.3  # the first address line under a name that was not read
         out.append(Candidate("company", t, t, start, end, label=False, prior=max(0.2, prior)))
         if len(out) >= 3:
             break
@@ -142,6 +208,14 @@ def _fix_address_ocr(t: str) -> str:
     """Common OCR confusions in address text: a comma glued to the next word, "I" read for "l" inside a word
     ("JIn", "BIk"), a digit inside a word of letters ("Leve1", "8ESAR")."""
     t = re.sub(r",(?=[A-Za-z0-9])", ", ", t)
+    # punctuation as addresses write it: a comma (read as a full stop) after a house/unit number before the next
+    # part ("NO.32 & 33. JALAN"), no space before a comma or around a slash ("SR 1 /9"), an apostrophe read
+    # between a word and its number ("LEVEL'6")
+    t = re.sub(r"(?<=\d)\.(?=\s+[A-Za-z])", ",", t)
+    t = re.sub(r"\s+,", ",", t)
+    t = re.sub(r"(?<=\w)\s*/\s*(?=\w)", "/", t)
+    t = re.sub(r"(?<=[A-Za-z])['’`](?=\d)", " ", t)
+    t = re.sub(r"\$(?=[A-Za-z/])|(?<=[A-Za-z])\$", "S", t)  # "$" read for "S" ("JALAN $S21/39")
     t = re.sub(r"(?<=[A-Za-z])I(?=[a-z])", "l", t)
     t = re.sub(r"\bJin\b", "Jln", t)
     t = re.sub(r"\bJIN\b", "JLN", t)
@@ -176,12 +250,25 @@ def address(doc: DocText, company: Candidate | None) -> list[Candidate]:
         lines.append(ln)
         if len(lines) >= 5:
             break
-    # a branch name or "Licensee of ..." line before the street: drop leading lines without digits or address words
-    while len(lines) > 1 and not re.search(r"\d", lines[0].text) and not _ADDRESS_WORD.search(lines[0].text):
+    # a branch name or "Licensee of ..." line before the street: drop leading lines without digits or address
+    # words, and a registration number line between them and the street
+    while len(lines) > 1 and ((not re.search(r"\d", lines[0].text) and not _ADDRESS_WORD.search(lines[0].text))
+                              or _REG_NO.match(lines[0].text.strip())):
         lines = lines[1:]
+    # after the postcode line, a line without digits or address words written in another case than the address
+    # ("56000 Kuala Lumpur, Malaysia" / "SUNWAY VELOCITY") names the branch or outlet
+    post = next((k for k, ln in enumerate(lines) if re.search(r"(?<![\d-])\d{5}(?![\d-])", ln.text)), None)
+    if post is not None:
+        case = _caps(" ".join(ln.text for ln in lines[:post + 1]))
+        for k in range(post + 1, len(lines)):
+            t = lines[k].text
+            if not re.search(r"\d", t) and not _ADDRESS_WORD.search(t) and _caps(t) != case:
+                lines = lines[:k]
+                break
     if not lines:
         return []
-    value = _fix_address_ocr(" ".join(ln.text.strip() for ln in lines))
+    # a colon or semicolon ending an address line is OCR noise (addresses do not end parts with one)
+    value = _fix_address_ocr(" ".join(ln.text.strip().rstrip(":;").rstrip() for ln in lines))
     has_digits = any(ch.isdigit() for ch in value)
     return [Candidate("address", value, value, lines[0].offsets[0][0], lines[-1].offsets[-1][1], label=False,
                       prior=0.75 if has_digits else 0.45)]
