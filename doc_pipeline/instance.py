@@ -11,10 +11,27 @@ from pathlib import Path
 
 from doc_pipeline.settings import Settings, get_settings
 
-EMBEDDED_DAGSTER_YAML = """\
-# written by doc-pipeline for the embedded default (SQLite storage under this folder)
+EMBEDDED_HEADER = "# written by doc-pipeline for the embedded default (SQLite storage under this folder)"
+EMBEDDED_DAGSTER_YAML = EMBEDDED_HEADER + """
+# rewritten when doc-pipeline's defaults change; delete the first line to keep your own edits
 telemetry:
   enabled: false
+# Dagster's default SQLite layout, with an event log whose connections stay open (doc_pipeline/dagster_storage.py)
+run_storage:
+  module: dagster._core.storage.runs
+  class: SqliteRunStorage
+  config:
+    base_dir: "{home}/history/"
+event_log_storage:
+  module: doc_pipeline.dagster_storage
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: "{home}/history/runs/"
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config:
+    base_dir: "{home}/schedules"
 run_coordinator:
   module: dagster._core.run_coordinator
   class: QueuedRunCoordinator
@@ -54,7 +71,9 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     home = s.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text(EMBEDDED_DAGSTER_YAML.format(max_runs=s.run_slots_resolved))
+    wanted = EMBEDDED_DAGSTER_YAML.format(max_runs=s.run_slots_resolved, home=home.resolve())
+    # our own file follows the current defaults; a file someone wrote (no header line) is left alone
+    if not cfg.exists() or (cfg.read_text().startswith(EMBEDDED_HEADER) and cfg.read_text() != wanted):
+        cfg.write_text(wanted)
     os.environ["DAGSTER_HOME"] = str(home)
     return home

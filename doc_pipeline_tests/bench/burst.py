@@ -85,7 +85,11 @@ def daemon_burst(files: list[Path], warmup: Path, work: Path, timeout: float) ->
                     "from dagster import DagsterInstance as D; i = D.get(); i.get_runs(limit=1); "
                     "i.all_instigator_state()"], env=env, cwd=ROOT, check=True, capture_output=True)
     log = (work / "serve.log").open("w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "doc-pipeline"), "serve", "--api-port", str(api_port),
+    # BENCH_PYSPY=out.txt: sample every process of `serve` with py-spy (pip install py-spy; docs/PERFORMANCE.md)
+    prof = os.environ.get("BENCH_PYSPY")
+    pyspy = [str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses", "-r", "50", "-f", "raw",
+             "-o", prof, "--"] if prof else []
+    proc = subprocess.Popen(pyspy + [str(Path(sys.executable).parent / "doc-pipeline"), "serve", "--api-port", str(api_port),
                              "--dagster-port", str(ui_port)], env=env, cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -99,6 +103,11 @@ def daemon_burst(files: list[Path], warmup: Path, work: Path, timeout: float) ->
         counts = wait_finished(db, len(files) + 1, timeout, proc)
         return time.perf_counter() - t0, counts
     finally:
+        if prof:  # py-spy writes its samples on SIGINT, then the children are stopped as usual
+            import signal
+
+            os.kill(proc.pid, signal.SIGINT)
+            time.sleep(15)
         stop_process(proc)
         log.close()
 

@@ -1,0 +1,133 @@
+"""The embedded instance's event log keeps its SQLite connections open (doc_pipeline/dagster_storage.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, AssetMaterialization, DagsterInstance
+
+
+@pytest.fixture
+def instance(docpipe_home):
+    from doc_pipeline.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    inst = DagsterInstance.get()
+    yield inst
+    inst.dispose()
+
+
+def test_embedded_instance_uses_the_pooled_event_log_in_dagsters_default_layout(instance):
+    from doc_pipeline.dagster_storage import PooledSqliteEventLogStorage
+
+    assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+    home = Path(instance.root_directory)
+    instance.report_runless_asset_event(AssetMaterialization(asset_key="a", partition="p"))
+    # the same files Dagster's default `storage: sqlite` writes, so existing homes keep their history
+    assert (home / "history" / "runs" / "index.db").exists()
+    assert (home / "history" / "runs.db").exists()
+
+
+def test_events_are_stored_and_read_back_per_partition(instance):
+    for i in range(30):
+        instance.report_runless_asset_event(AssetMaterialization(asset_key="doc", partition=f"d{i}", metadata={"i": i}))
+    instance.report_runless_asset_event(AssetMaterialization(asset_key="doc", partition="d3", metadata={"i": 99}))
+    latest = instance.get_latest_materialization_event(AssetKey("doc"))
+    assert latest.asset_materialization.partition == "d3"
+    assert latest.asset_materialization.metadata["i"].value == 99
+    assert set(instance.get_materialized_partitions(AssetKey("doc"))) == {f"d{i}" for i in range(30)}
+
+
+def test_connections_stay_open_and_commits_are_not_fsynced(instance):
+    """The point of the class: no connect/checkpoint/close per event (stock Dagster: a NullPool engine per call)."""
+    storage = instance.event_log_storage
+    instance.report_runless_asset_event(AssetMaterialization(asset_key="a", partition="p0"))
+    engine = storage._engines["index"]
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    for i in range(5):
+        instance.report_runless_asset_event(AssetMaterialization(asset_key="a", partition=f"p{i}"))
+    assert storage._engines["index"] is engine
+    # the WAL is not checkpointed away after each event (it was, when every event closed the last connection)
+    assert Path(storage.path_for_shard("index") + "-wal").exists()
+
+
+def test_run_databases_beyond_the_limit_are_closed(instance, monkeypatch):
+    from doc_pipeline import dagster_storage
+
+    monkeypatch.setattr(dagster_storage, "MAX_OPEN_SHARDS", 3)
+    storage = instance.event_log_storage
+    for i in range(6):
+        with storage.run_connection(f"run{i}") as conn:
+            conn.exec_driver_sql("SELECT 1")
+    assert [k for k in storage._engines if k != "index"] == ["run3", "run4", "run5"]
+    with storage.run_connection("run0") as conn:  # a closed one opens again
+        conn.exec_driver_sql("SELECT 1")
+    assert "run0" in storage._engines
+
+
+def test_another_process_sees_each_committed_event_at_once(instance):
+    """A commit is visible to other connections (the webserver, the daemon) without a checkpoint."""
+    storage = instance.event_log_storage
+    instance.report_runless_asset_event(AssetMaterialization(asset_key="seen", partition="p1"))
+    other = sqlite3.connect(storage.path_for_shard("index"))
+    try:
+        n = other.execute("SELECT count(*) FROM event_logs WHERE asset_key LIKE '%seen%'").fetchone()[0]
+    finally:
+        other.close()
+    assert n == 1
+
+
+def test_live_run_log_watchers_fire_on_wal_writes(instance):
+    """The UI's run log follows a run through `watch`: with the connection left open, writes land in the WAL, and
+    the stock watchdog (which matches `<run>.db` only) would not fire until a checkpoint."""
+    from dagster._core.events.log import EventLogEntry
+
+    storage = instance.event_log_storage
+    run_id = "watchedrun"
+    seen: list[str] = []
+    got = threading.Event()
+
+    def callback(entry, _cursor):
+        seen.append(entry.user_message)
+        got.set()
+
+    with storage.run_connection(run_id):  # the run's database exists before anyone watches it (as in a run)
+        pass
+    storage.watch(run_id, None, callback)
+    try:
+        time.sleep(0.5)  # the observer thread has started
+        for i, msg in enumerate(("first", "second", "third")):
+            got.clear()
+            storage.store_event(EventLogEntry(error_info=None, level="INFO", user_message=msg, run_id=run_id,
+                                              timestamp=time.time()))
+            deadline = time.time() + 5
+            while len(seen) <= i and time.time() < deadline:  # each event reaches the watcher on its own
+                got.wait(0.1)
+    finally:
+        storage.end_watch(run_id, callback)
+    assert seen == ["first", "second", "third"]
+
+
+def test_a_home_written_by_an_older_version_is_brought_up_to_date_but_a_users_own_file_is_kept(docpipe_home):
+    import os
+
+    from doc_pipeline.instance import EMBEDDED_HEADER, ensure_dagster_home
+    from doc_pipeline.settings import get_settings
+
+    home = get_settings().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(EMBEDDED_HEADER + "\ntelemetry:\n  enabled: false\n")
+    ensure_dagster_home()
+    assert "PooledSqliteEventLogStorage" in (home / "dagster.yaml").read_text()
+    os.environ.pop("DAGSTER_HOME")
+    own = "telemetry:\n  enabled: false\n"
+    (home / "dagster.yaml").write_text(own)
+    ensure_dagster_home()
+    assert (home / "dagster.yaml").read_text() == own
