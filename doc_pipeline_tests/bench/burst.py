@@ -15,7 +15,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from doc_pipeline_tests.bench import inputs
-from doc_pipeline_tests.bench.measure import TargetResult, free_port, stop_process, wait_for_port
+from doc_pipeline_tests.bench.measure import TargetResult, free_port, process_tree, stop_process, wait_for_port
 from doc_pipeline_tests.bench.pipeline import ROOT, child_env
 
 TARGET_RATIO = 1.5
@@ -103,11 +103,19 @@ def daemon_burst(files: list[Path], warmup: Path, work: Path, timeout: float) ->
         counts = wait_finished(db, len(files) + 1, timeout, proc)
         return time.perf_counter() - t0, counts
     finally:
-        if prof:  # py-spy writes its samples on SIGINT, then the children are stopped as usual
+        if prof:  # py-spy writes its samples on SIGINT; `serve` and its children outlive it, so stop them by pid
             import signal
 
+            tree = process_tree(proc.pid)
             os.kill(proc.pid, signal.SIGINT)
-            time.sleep(15)
+            proc.wait(timeout=120)
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                for pid in tree:
+                    try:
+                        os.kill(pid, sig)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                time.sleep(10 if sig == signal.SIGTERM else 0)
         stop_process(proc)
         log.close()
 
