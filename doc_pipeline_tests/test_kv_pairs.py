@@ -178,3 +178,49 @@ def test_confidence_follows_how_reliable_the_pairing_rule_is():
     right = conf[("date", "March 3, 1998")]
     below = conf[("remarks", "see the attached sheet")]
     assert table > right > below, (table, right, below)
+
+
+def rapid_page(items: list[tuple[float, float, str]], pad: float = 1.4) -> Page:
+    """Like ``page`` but read by RapidOCR: every box ``pad`` times as tall as the printed word (detector dilation)."""
+    p = page(items)
+    words = [w.model_copy(update={"bbox": (w.bbox[0], w.bbox[1] - (pad - 1) * LH / 2, w.bbox[2],
+                                           w.bbox[3] + (pad - 1) * LH / 2)}) for w in p.words]
+    return p.model_copy(update={"words": words, "engine": "rapidocr"})
+
+
+def test_value_runs_on_over_lines_whose_dilated_ocr_boxes_overlap():
+    # lines 9 pt apart with 14 pt tall boxes: each box overlaps the one above by 5 pt (0.36 of its height)
+    items = [(40, 100, "Mail to:"), (120, 100, "Dr. P. Hunter"), (120, 109, "Experiment Station"),
+             (120, 118, "Route 5 Box 113")]
+    got = pairs(rapid_page(items))
+    assert ("mail to", "Dr. P. Hunter Experiment Station Route 5 Box 113") in got
+    # text-layer / Tesseract boxes are not shrunk: the same page without the engine keeps its geometry
+    assert _box_pad_of(page(items)) == 1.0 and _box_pad_of(rapid_page(items)) > 1.0
+
+
+def _box_pad_of(p: Page) -> float:
+    from doc_pipeline.core.fields.kv import _box_pad
+
+    return _box_pad(p)
+
+
+def test_box_glyphs_glued_to_words_are_split_and_a_ticked_glyph_reads_checked():
+    items = [(40, 100, "HOLES:"), (100, 100, "YES"), (130, 100, "区"), (160, 100, "NO□"),
+             (40, 130, "BILLING:"), (100, 130, "区SHIP NOW"), (200, 130, "□HOLD")]
+    got = pairs(page(items))
+    assert ("yes", "☑") in got  # a crossed box, however the OCR drew it, answers as checked
+    assert ("ship now", "☑") in got
+    assert not any(v in ("□", "NO□", "区SHIP NOW") for _, v in got)  # empty boxes answer nothing
+    assert not any(k in ("no", "hold") for k, _ in got)
+
+
+def test_label_value_right_of_it_is_not_taken_by_the_label_above_and_bullets_and_specks_dropped():
+    items = [(40, 100, "with the following changes:"),
+             (40, 114, "Glass Mat:"), (160, 114, "Delete C-glass"),
+             (40, 140, "• NOTE:"), (100, 140, "Filed with the clerk"),
+             (40, 170, "TO:"), (70, 170, "."), (120, 170, "K. A. Sparrow")]
+    got = pairs(page(items))
+    assert ("glass mat", "Delete C-glass") in got
+    assert not any(k == "with the following changes" for k, _ in got)
+    assert ("note", "Filed with the clerk") in got
+    assert ("to", "K. A. Sparrow") in got

@@ -29,8 +29,16 @@ from .layout_text import group_lines, union_bbox
 
 ENGINE = "layout-kv"
 GAP = 1.0  # phrase break: a gap wider than this many line heights (word gaps inside a phrase are ~0.3)
-MARKS = frozenset("xX✓✔☑☒■✗✘")
+MARKS = frozenset("xX✓✔☑☒■✗✘区")  # "区": how RapidOCR's Chinese/English model reads a crossed box ☒
 BOXES = frozenset("☐□")
+GLYPHS = frozenset("✓✔☑☒■✗✘区☐□")  # box glyphs OCR may glue to the word next to them ("OTHER□", "□12 MOS.")
+# How much taller than the printed words an engine's word boxes are. The vertical thresholds here (a value running on
+# to the line under it, wrapped headers and cells, a label's second line) are in line heights of tight word boxes
+# (FUNSD's annotated ones). RapidOCR's text detector (DBNet) dilates each detected line ("unclip"): its word boxes are
+# a median 1.4x as tall as the same words' annotated boxes (3,994 matched FUNSD words), so consecutive lines overlap
+# and a value's next line reads as the same line. Shrinking them by 1.2 scored best (1.4 shrinks some lines apart
+# that the rules still read as one: wrapped table cells).
+BOX_HEIGHT_PAD = {"rapidocr": 1.2}
 
 
 @dataclass(eq=False)
@@ -81,11 +89,34 @@ def _split_label_run(words: list[Word]) -> list[list[Word]]:
     return [words]
 
 
+def _split_glyphs(line: list[Word]) -> list[Word]:
+    """A box glyph read glued to a word ("NO□", "区SHIP") becomes a word of its own (box width: one line height,
+    at most half the word)."""
+    out: list[Word] = []
+    for w in line:
+        t = w.text
+        x0, y0, x1, y1 = w.bbox
+        bw = min(y1 - y0, (x1 - x0) / 2)
+        if len(t) > 1 and t[0] in GLYPHS and t[1:].strip():
+            out += [w.model_copy(update={"text": t[0], "bbox": (x0, y0, x0 + bw, y1)}),
+                    w.model_copy(update={"text": t[1:], "bbox": (x0 + bw, y0, x1, y1)})]
+        elif len(t) > 1 and t[-1] in GLYPHS and t[:-1].strip():
+            out += [w.model_copy(update={"text": t[:-1], "bbox": (x0, y0, x1 - bw, y1)}),
+                    w.model_copy(update={"text": t[-1], "bbox": (x1 - bw, y0, x1, y1)})]
+        else:
+            out.append(w)
+    return out
+
+
 def phrases(page: Page) -> list[list[Phrase]]:
     """Each visual line split into phrases (see the module doc), lines top to bottom."""
     out = []
+    pad = _box_pad(page)
     for ri, line in enumerate(group_lines(page.words)):
         h = sorted(w.bbox[3] - w.bbox[1] for w in line)[len(line) // 2] or 8.0
+        if pad != 1.0:  # lines are found and cut into phrases on the boxes as read, stacked lines on tighter boxes
+            line = [_tighten(w, pad) for w in line]
+        line = _split_glyphs(line)
         parts: list[list[Word]] = []
         cur = [line[0]]
         for prev, w in zip(line, line[1:]):
@@ -95,7 +126,9 @@ def phrases(page: Page) -> list[list[Phrase]]:
                 cur = []
             cur.append(w)
         parts.append(cur)
+        # a lone dot or comma is a speck on the scan, no phrase ("TO: . K. A. Sparrow")
         row = [Phrase(ws, page.page_no, ri) for p in parts for ws in _split_label_run(p)]
+        row = [p for p in row if any(w.text.strip(".,·'`") for w in p.words)] or row
         out.append(row)
     return out
 
@@ -133,6 +166,7 @@ def _xoverlap(a, b) -> float:
 
 def key_name(text: str) -> str:
     """Normalised key text: colon and surrounding space removed, whitespace collapsed, lower-cased."""
+    text = re.sub(r"^[^\w#$(\"'\[]+", "", text.strip())  # a bullet before the label ("• NOTE:")
     return re.sub(r"\s+", " ", text).strip().rstrip(":").strip().lower()
 
 
@@ -383,6 +417,19 @@ def table_kv(rows: list[list[Phrase]], used: set[int]) -> list[tuple[str, tuple,
 # ------------------------------------------------------------------------------------------ pairing
 
 
+def _box_pad(page: Page) -> float:
+    from .calibration import ocr_family
+
+    return BOX_HEIGHT_PAD.get(ocr_family([page]) or "", 1.0)
+
+
+def _tighten(w: Word, pad: float) -> Word:
+    """The word with its box shrunk about its centre line to the printed height (see ``BOX_HEIGHT_PAD``)."""
+    x0, y0, x1, y1 = w.bbox
+    cy, half = (y0 + y1) / 2, (y1 - y0) / (2 * pad)
+    return w.model_copy(update={"bbox": (x0, cy - half, x1, cy + half)})
+
+
 def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
     fields: list[ExtractedField] = []
     for page in pages:
@@ -407,7 +454,7 @@ def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
             for pi, ph in enumerate(row):
                 right = row[pi + 1] if pi + 1 < len(row) else None
                 if id(ph) in ticked:  # a ticked box: the mark is the answer of its option's label
-                    fields.append(_pair(ph, ticked[id(ph)], RULE_PRIOR["check_box"], page.page_no))
+                    fields.append(_pair(ph, _tick_value(ticked[id(ph)]), RULE_PRIOR["check_box"], page.page_no))
                     continue
                 if _is_mark(ph.text) or id(ph) in taken:
                     continue
@@ -439,6 +486,15 @@ def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
                     key = _key_with_head(ph, rows, ri, taken)
                     fields.append(_pair(key, _run_on(value, ph, rows, taken), conf, page.page_no))
     return fields
+
+
+def _tick_value(mark: Phrase) -> Phrase:
+    """A ticked box's answer: a letter "x" as written, any box glyph as "☑" (one value for "checked", however the
+    OCR drew it: "✓", "☒", "区")."""
+    t = mark.text.strip("[]()")
+    if t in "xX":
+        return mark
+    return Phrase([mark.words[0].model_copy(update={"text": "☑"})], mark.page_no, mark.row)
 
 
 def _key_with_head(key: Phrase, rows: list[list[Phrase]], ri: int, taken: set[int]) -> Phrase:
@@ -531,6 +587,7 @@ def _value_for(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri: 
     # right of the key, same line, not itself a key
     # (a phrase already given to a label, e.g. the one right above it, is not taken twice)
     if right is not None and not _is_key(right) and id(right) not in taken and right.bbox[0] - kx1 < 25 * kh \
+            and right.text.strip("[]()") not in BOXES \
             and not _under_key(right, rows[ri - 1] if ri else [], kh):
         return right, RULE_PRIOR["label_right"]
     q = _below(key, rows, ri, taken)
@@ -546,6 +603,9 @@ def _below(key: Phrase, rows: list[list[Phrase]], ri: int, taken: set[int]) -> P
         cands = [q for q in nrow if q.bbox[0] < kx1 + 2 * kh and q.bbox[2] > kx0 - kh and q.bbox[1] - ky1 < 2.5 * kh]
         if cands:
             q = max(cands, key=lambda q: _xoverlap(q.bbox, key.bbox))
+            i = nrow.index(q)
+            if i and _is_key(nrow[i - 1]):
+                break  # the value right of a label on its own line is that label's
             if not _is_key(q) and id(q) not in taken and not _is_mark(q.text):
                 return q
             break
