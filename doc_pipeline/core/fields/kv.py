@@ -604,8 +604,8 @@ def _below(key: Phrase, rows: list[list[Phrase]], ri: int, taken: set[int]) -> P
         if cands:
             q = max(cands, key=lambda q: _xoverlap(q.bbox, key.bbox))
             i = nrow.index(q)
-            if i and _is_key(nrow[i - 1]):
-                break  # the value right of a label on its own line is that label's
+            if i and _is_key(nrow[i - 1]) and abs(q.bbox[0] - kx0) >= 2 * kh:
+                break  # the value right of a label on its own line is that label's, unless it starts under this one
             if not _is_key(q) and id(q) not in taken and not _is_mark(q.text):
                 return q
             break
