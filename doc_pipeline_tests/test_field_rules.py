@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from doc_pipeline.core.fields import calibration, extract_fields
 from doc_pipeline.core.fields.contract import parties, term
@@ -104,6 +105,7 @@ def test_calibration_maps_per_ocr_family(tmp_path, monkeypatch):
                                       "default@rapidocr": [[0.0, 0.9], [1.0, 0.9]]}}))
     monkeypatch.setattr(calibration, "CALIBRATION_FILE", f)
     calibration.shipped_map.cache_clear()
+    calibration.shipped_logistic.cache_clear()
     try:
         rapid = [page_from_lines(["x"], engine="rapidocr+tesseract")]
         tess = [page_from_lines(["x"], engine="tesseract")]
@@ -115,3 +117,39 @@ def test_calibration_maps_per_ocr_family(tmp_path, monkeypatch):
             assert abs(calibration.calibrate(0.5) - (0.97 * 0.5 + 0.015)) < 1e-9
     finally:
         calibration.shipped_map.cache_clear()
+        calibration.shipped_logistic.cache_clear()
+
+
+def test_logistic_calibration_learns_ocr_family_offsets_and_wins_over_the_step_map(tmp_path, monkeypatch):
+    import random
+
+    rng = random.Random(0)
+    # the same raw score is right more often on RapidOCR pages than on Tesseract pages
+    def shifted(d):
+        return lambda s: 1 / (1 + ((1 - s) / s) * math.exp(-d))  # the raw score's odds times e**d
+
+    truth = {"rapidocr": shifted(1.2), "tesseract": shifted(-1.2), None: shifted(0.0)}
+    data = [(s, rng.random() < truth[fam](s), fam) for fam in truth
+            for s in (rng.uniform(0.02, 0.98) for _ in range(600))]
+    model = calibration.fit_logistic(data)
+    assert model["family"]["rapidocr"] > 0.5 > -0.5 > model["family"]["tesseract"]
+    for fam in truth:  # fitted probabilities follow each family's accuracy
+        sel = [(calibration.apply_logistic(model, s, fam), ok) for s, ok, f in data if f == fam]
+        assert calibration.expected_calibration_error(sel) < 0.06
+    pooled = calibration.fit_isotonic([(s, ok) for s, ok, _ in data])
+    per_fam = [(calibration.apply_map(pooled, s), ok) for s, ok, f in data if f == "rapidocr"]
+    assert calibration.expected_calibration_error(per_fam) > 0.1  # one pooled step map cannot serve both engines
+    f = tmp_path / "cal.json"
+    f.write_text(json.dumps({"maps": {"default": [[0.0, 0.5], [1.0, 0.5]]}, "logistic": {"default": model}}))
+    monkeypatch.setattr(calibration, "CALIBRATION_FILE", f)
+    calibration.shipped_map.cache_clear()
+    calibration.shipped_logistic.cache_clear()
+    try:
+        with calibration.calibrating_for([page_from_lines(["x"], engine="rapidocr")]):
+            rapid = calibration.calibrate(0.4, "total")  # a group without its own model: "default"
+        with calibration.calibrating_for([page_from_lines(["x"], engine="tesseract")]):
+            tess = calibration.calibrate(0.4, "kv")
+        assert rapid > 0.55 > 0.3 > tess
+    finally:
+        calibration.shipped_map.cache_clear()
+        calibration.shipped_logistic.cache_clear()

@@ -80,6 +80,101 @@ def load_pages(doc, cache: Path, oracle: bool, engine: str = "tesseract") -> lis
     return pages
 
 
+def _crossfit_isotonic(calib_groups, calib_docs, fold_of) -> list[tuple[float, bool, str]]:
+    """(calibrated confidence, correct, OCR family) of every field, each scored by an isotonic map fitted on the
+    documents of the other fold (per OCR family where ``--calibration-by-ocr`` fitted one)."""
+    from doc_pipeline.core.fields.calibration import apply_map
+
+    held: list[tuple[float, bool, str]] = []
+    fitted = {g for g, p in calib_groups.items() if len(p) >= 20}
+    for g, pairs in calib_groups.items():
+        if "@" not in g:  # score each field once: with its family's map when that one is fitted
+            fams_fitted = {x.split("@")[1] for x in fitted if x.startswith(g + "@")}
+            keep = [i for i, d in enumerate(calib_docs[g]) if d.split("|", 1)[0] not in fams_fitted]
+            pairs = [pairs[i] for i in keep]
+            docs_g = [calib_docs[g][i] for i in keep]
+        else:
+            docs_g = calib_docs[g]
+        fold = [fold_of(d.split("|")[1]) for d in docs_g]  # a document's OCR variants together
+        for k in (0, 1):
+            train = [p for p, f in zip(pairs, fold) if f != k]
+            if len(train) < 20:
+                continue
+            knots = fit_isotonic(train)
+            for (c, ok), f, d in zip(pairs, fold, docs_g):
+                if f == k:  # as calibrate() applies the map
+                    held.append((max(0.01, min(0.99, 0.97 * apply_map(knots, c) + 0.03 * c)), ok, d.split("|")[2]))
+    return held
+
+
+def _crossfit_logistic(records, fold_of) -> list[tuple[float, bool, str]]:
+    """As ``_crossfit_isotonic`` for the logistic maps (one per group, OCR-family offsets)."""
+    from doc_pipeline.core.fields.calibration import apply_logistic, fit_logistic
+
+    held: list[tuple[float, bool, str]] = []
+    for g in sorted({r["group"] for r in records}):
+        rs = [r for r in records if r["group"] == g]
+        for k in (0, 1):
+            train = [(r["conf"], r["ok"], r["family"]) for r in rs if fold_of(r["doc"]) != k]
+            if len(train) < 20:
+                continue
+            model = fit_logistic(train)
+            held += [(max(0.01, min(0.99, 0.97 * apply_logistic(model, r["conf"], r["family"]) + 0.03 * r["conf"])),
+                      r["ok"], str(r["family"])) for r in rs if fold_of(r["doc"]) == k]
+    return held
+
+
+def fit_calibration(args, names, engines, calib_groups, calib_docs, records) -> None:
+    """Fit the shipped confidence maps on the raw scores and print an honest (cross-fitted) ECE: maps fitted on
+    the documents of one half, measured on the other half, both ways; a document's OCR variants stay together."""
+    import hashlib
+    import zlib
+
+    from doc_pipeline.core.fields.calibration import fit_logistic
+
+    logistic = args.calibration_method == "logistic"
+
+    def crossfit(fold_of):
+        return _crossfit_logistic(records, fold_of) if logistic else _crossfit_isotonic(calib_groups, calib_docs,
+                                                                                          fold_of)
+
+    held = crossfit(lambda doc: zlib.crc32(doc.encode()) % 2)
+    if held:
+        pairs = [(c, ok) for c, ok, _ in held]
+        print(f"cross-fitted ECE of the refitted {args.calibration_method} map (2 folds by document, "
+              f"{len(held)} fields): {expected_calibration_error(pairs):.3f}")
+        for row in reliability_table(pairs, bins=5):
+            print("   ", row)
+        for fam_name in sorted({f for _, _, f in held}):
+            sel = [(c, ok) for c, ok, f in held if f == fam_name]
+            label = "text layer" if fam_name == "None" else fam_name
+            print(f"  cross-fitted ECE, {label} pages ({len(sel)} fields): {expected_calibration_error(sel):.3f}")
+        # the one split above is one draw: the mean over 20 random document splits says how much luck is in it
+        # (stratified: each dataset's documents shuffled and dealt to the two halves in turn)
+        by_ds: dict[str, list[str]] = defaultdict(list)
+        for r in records:
+            if r["doc"] not in by_ds[r["dataset"]]:
+                by_ds[r["dataset"]].append(r["doc"])
+        eces = []
+        for seed in range(1, 21):
+            fold: dict[str, int] = {}
+            for docs in by_ds.values():
+                order = sorted(docs, key=lambda d: hashlib.md5(f"{d}{seed}".encode()).hexdigest())
+                fold.update({d: i % 2 for i, d in enumerate(order)})
+            h = crossfit(lambda doc, f=fold: f.get(doc, 0))
+            eces.append(expected_calibration_error([(c, ok) for c, ok, _ in h]))
+        print(f"  cross-fitted ECE over 20 random stratified 2-fold document splits: mean {sum(eces) / len(eces):.3f}, "
+              f"min {min(eces):.3f}, max {max(eces):.3f}")
+    maps = {g: fit_isotonic(p) for g, p in calib_groups.items() if len(p) >= 20}
+    out = {"fitted_on": names, "ocr": engines, "pairs": {g: len(p) for g, p in calib_groups.items()}, "maps": maps}
+    if logistic:
+        out["logistic"] = {g: fit_logistic([(r["conf"], r["ok"], r["family"]) for r in records if r["group"] == g])
+                           for g in sorted({r["group"] for r in records})}
+    Path(args.fit_calibration).write_text(json.dumps(out, indent=1))
+    print(f"wrote {args.fit_calibration}: {', '.join(f'{g}={len(k)} knots' for g, k in maps.items())}"
+          + (f"; logistic maps for {', '.join(out['logistic'])}" if logistic else ""))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "corpus"))
@@ -94,6 +189,11 @@ def main() -> int:
     ap.add_argument("--calibration-by-ocr", nargs="?", const="default,kv", default="", metavar="GROUPS",
                     help="with --fit-calibration: also fit one map per OCR family (group@tesseract, group@rapidocr) "
                          "for these groups (default: default,kv)")
+    ap.add_argument("--calibration-method", choices=("logistic", "isotonic"), default="logistic",
+                    help="with --fit-calibration: logistic maps with OCR-family offsets (shipped) or isotonic maps "
+                         "(written either way, used when the file has no logistic maps)")
+    ap.add_argument("--dump-calibration", metavar="JSONL",
+                    help="write each scored field's (confidence, correct, group, document, OCR family) as JSON lines")
     ap.add_argument("--no-hint", action="store_true", help="(default) classify; --hint passes the expected type")
     ap.add_argument("--hint", action="store_true")
     args = ap.parse_args()
@@ -101,6 +201,7 @@ def main() -> int:
     if args.fit_calibration:  # score with the raw (uncalibrated) confidences
         calibration.CALIBRATION_FILE = Path("/nonexistent")
         calibration.shipped_map.cache_clear()
+        calibration.shipped_logistic.cache_clear()
     engines = [e for e in args.ocr.split(",") if e]
 
     def cache_for(engine: str) -> Path:
@@ -111,6 +212,7 @@ def main() -> int:
     kv_counts, kv_fuzzy = m.PRCounts(), m.PRCounts()
     type_ok: dict[str, list[bool]] = defaultdict(list)
     calib: list[tuple[float, bool]] = []
+    records: list[dict] = []  # --dump-calibration
     calib_groups: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     calib_docs: dict[str, list[str]] = defaultdict(list)
     doc_family: dict[str, str | None] = {}  # the document of each pair (for the cross-fitted ECE)
@@ -143,6 +245,8 @@ def main() -> int:
                 if f.source == FieldSource.kv:
                     ok = (cmp(f.name), cmp(f.value)) in gn
                     calib.append((f.confidence, ok))
+                    records.append({"conf": f.confidence, "ok": ok, "group": "kv", "doc": doc.id,
+                                    "dataset": doc.dataset, "family": true_fam})
                     for g in ("kv", f"kv@{fam}") if fam and "kv" in split else ("kv",):
                         calib_groups[g].append((f.confidence, ok))
                         calib_docs[g].append(f"{fam}|{doc.id}|{true_fam}")
@@ -166,6 +270,8 @@ def main() -> int:
                 raw = f.normalized if kind != "text" and f.normalized not in (None, "") else f.value
                 v = m.normalize_field(raw, kind, doc.dataset in scoring.DAYFIRST_DATASETS)
                 calib.append((f.confidence, v in gv))
+                records.append({"conf": f.confidence, "ok": v in gv, "group": "default", "doc": doc.id,
+                                "dataset": doc.dataset, "family": true_fam, "field": gname})
                 for g in ("default", f"default@{fam}") if fam and "default" in split else ("default",):
                     calib_groups[g].append((f.confidence, v in gv))
                     calib_docs[g].append(f"{fam}|{doc.id}|{true_fam}")
@@ -190,47 +296,10 @@ def main() -> int:
         print(f"ECE (10 bins, {len(calib)} fields): {expected_calibration_error(calib):.3f}")
         for row in reliability_table(calib, bins=5):
             print("   ", row)
+    if args.dump_calibration:
+        Path(args.dump_calibration).write_text("".join(json.dumps(r) + "\n" for r in records))
     if args.fit_calibration:
-        # honest estimate of the refitted map: fit on the documents of one half, measure ECE on the other half
-        import zlib
-
-        from doc_pipeline.core.fields.calibration import apply_map
-
-        held: list[tuple[float, bool]] = []
-        held_by: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-        fitted = {g for g, p in calib_groups.items() if len(p) >= 20}
-        for g, pairs in calib_groups.items():
-            if "@" not in g:  # score each field once: with its family's map when that one is fitted
-                fams_fitted = {x.split("@")[1] for x in fitted if x.startswith(g + "@")}
-                keep = [i for i, d in enumerate(calib_docs[g]) if d.split("|", 1)[0] not in fams_fitted]
-                pairs = [pairs[i] for i in keep]
-                docs_g = [calib_docs[g][i] for i in keep]
-            else:
-                docs_g = calib_docs[g]
-            fold = [zlib.crc32(d.split("|")[1].encode()) % 2 for d in docs_g]  # a document's OCR variants together
-            for k in (0, 1):
-                train = [p for p, f in zip(pairs, fold) if f != k]
-                if len(train) < 20:
-                    continue
-                knots = fit_isotonic(train)
-                for (c, ok), f, d in zip(pairs, fold, docs_g):
-                    if f == k:  # as calibrate() applies the map
-                        held.append((max(0.01, min(0.99, 0.97 * apply_map(knots, c) + 0.03 * c)), ok))
-                        held_by[d.split("|")[2]].append(held[-1])
-        if held:
-            print(f"cross-fitted ECE of the refitted map (2 folds by document, {len(held)} fields): "
-                  f"{expected_calibration_error(held):.3f}")
-            for row in reliability_table(held, bins=5):
-                print("   ", row)
-            for fam_name, pairs in sorted(held_by.items()):
-                label = "text layer" if fam_name == "None" else fam_name
-                print(f"  cross-fitted ECE, {label} pages ({len(pairs)} fields): "
-                      f"{expected_calibration_error(pairs):.3f}")
-        maps = {g: fit_isotonic(p) for g, p in calib_groups.items() if len(p) >= 20}
-        Path(args.fit_calibration).write_text(json.dumps(
-            {"fitted_on": names, "ocr": engines, "pairs": {g: len(p) for g, p in calib_groups.items()}, "maps": maps},
-            indent=1))
-        print(f"wrote {args.fit_calibration}: {', '.join(f'{g}={len(k)} knots' for g, k in maps.items())}")
+        fit_calibration(args, names, engines, calib_groups, calib_docs, records)
     return 0
 
 

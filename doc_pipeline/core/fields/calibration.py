@@ -1,13 +1,16 @@
-"""Confidence calibration: reliability tables, expected calibration error, isotonic (PAV) calibration map.
+"""Confidence calibration: reliability tables, expected calibration error, calibration maps.
 
-The shipped map (calibration.json next to this module) is fitted by ``fit_isotonic`` on (raw score, correct)
-pairs from development data; ``calibrate`` interpolates it, so a field reported at 0.9 is right about 90% of
-the time on data like the development data.
+The shipped maps (calibration.json next to this module) are fitted on (raw score, correct) pairs from development
+data, so a field reported at 0.9 is right about 90% of the time on data like the development data. Two kinds:
+``fit_logistic`` (per group: logistic in the raw score's logit plus one offset per OCR family - the same raw score
+means more on RapidOCR than on Tesseract pages; used when the file has it) and ``fit_isotonic`` (a monotone step map
+per group, optionally per OCR family: "kv@rapidocr").
 """
 
 from __future__ import annotations
 
 import json
+import math
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -68,6 +71,51 @@ def apply_map(knots: list[tuple[float, float]], score: float) -> float:
     return knots[-1][1]
 
 
+FAMILIES = ("tesseract", "rapidocr")  # OCR families with their own offset; text-layer pages are the base
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-3), 1 - 1e-3)
+    return math.log(p / (1 - p))
+
+
+def _features(score: float, family: str | None) -> list[float]:
+    return [_logit(score), 1.0] + [1.0 if family == f else 0.0 for f in FAMILIES]
+
+
+def fit_logistic(preds: list[tuple[float, bool, str | None]], l2: float = 1.0) -> dict:
+    """P(correct) = sigmoid(slope * logit(raw) + intercept + offset[OCR family]) fitted by Newton's method on
+    (raw score, correct, OCR family) triples, a little L2 shrinkage on every weight. Four parameters per group:
+    no step map to overfit on the few hundred fields a group has, and the OCR family (which the raw score does not
+    see) shifts the whole curve."""
+    import numpy as np
+
+    x = np.array([_features(c, fam) for c, _, fam in preds])
+    y = np.array([1.0 if ok else 0.0 for _, ok, _ in preds])
+    w = np.zeros(x.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-x @ w))
+        step = np.linalg.solve((x.T * (p * (1 - p))) @ x + l2 * np.eye(len(w)), x.T @ (p - y) + l2 * w)
+        w -= step
+        if float(np.abs(step).max()) < 1e-9:
+            break
+    return {"slope": round(float(w[0]), 5), "intercept": round(float(w[1]), 5),
+            "family": {f: round(float(v), 5) for f, v in zip(FAMILIES, w[2:])}}
+
+
+def apply_logistic(model: dict, score: float, family: str | None) -> float:
+    z = model["slope"] * _logit(score) + model["intercept"] + model.get("family", {}).get(family or "", 0.0)
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@lru_cache(maxsize=1)
+def shipped_logistic() -> dict[str, dict]:
+    """{group: logistic model} from calibration.json ("logistic"); wins over the group's isotonic map."""
+    if not CALIBRATION_FILE.exists():
+        return {}
+    return dict(json.loads(CALIBRATION_FILE.read_text()).get("logistic", {}))
+
+
 @lru_cache(maxsize=1)
 def shipped_map() -> dict[str, list[tuple[float, float]]]:
     """{group: knots} from calibration.json; group 'default' applies to fields of groups not listed."""
@@ -104,8 +152,13 @@ def calibrating_for(pages):
 
 
 def calibrate(score: float, group: str = "default") -> float:
-    maps = shipped_map()
     fam = _FAMILY.get()
+    models = shipped_logistic()
+    if models:
+        model = models.get(group) or models.get("default")
+        if model:
+            return max(0.01, min(0.99, 0.97 * apply_logistic(model, score, fam) + 0.03 * score))
+    maps = shipped_map()
     base = group if group in maps else "default"
     knots = (maps.get(f"{base}@{fam}") if fam else None) or maps.get(base)
     if not knots:
