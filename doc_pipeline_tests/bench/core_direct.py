@@ -41,7 +41,8 @@ def process_one(path: str) -> dict:
             layout_pages[pi.page_no] = engine.detect(img, pi.dpi)
     layout = LayoutResult(doc_id=doc_id, pages=layout_pages, engine=engine.name)
     reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang, workers=s.ocr_workers, tessdata=s.tessdata_prefix,
-                            recheck_below=s.ocr_recheck_below, layout_order=s.ocr_layout_order)
+                            recheck_below=s.ocr_recheck_below, layout_order=s.ocr_layout_order,
+                            escalate_below=s.ocr_escalate_below)
     text_pages = reader.read_document(path, raw, imgs, layout, load_image=blobs.__getitem__)
     if s.searchable_pdf:  # ocr_text writes out/<doc_id>.pdf for scanned input
         searchable_pdf_bytes(raw, text_pages, path, imgs, blobs.__getitem__)

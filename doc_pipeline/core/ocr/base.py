@@ -51,6 +51,6 @@ def register_engine(name: str):
 
 def get_engine(name: str, **options) -> OcrEngine:
     """One engine instance per (name, options, thread): Tesseract handles are not thread-safe."""
-    from doc_pipeline.core.ocr import fusion, rapid, tesseract  # noqa: F401 - registers the built-in engines
+    from doc_pipeline.core.ocr import auto, fusion, rapid, tesseract  # noqa: F401 - registers the built-in engines
 
     return ENGINES.get(name, **options)
