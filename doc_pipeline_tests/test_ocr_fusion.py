@@ -4,15 +4,15 @@ import pytest
 
 from doc_pipeline.core.ocr import get_engine
 from doc_pipeline.core.ocr.base import OcrWord, words_to_points
-from doc_pipeline.core.ocr.fusion import choose_line
+from doc_pipeline.core.ocr.fusion import align_segments, choose_line, choose_words, word_swap_ok
 from doc_pipeline.core.ocr.reading_order import order_words
 from doc_pipeline.core.page_text import PageTextReader, rotation_applied
 from doc_pipeline.core.text import words_to_text
 from doc_pipeline_tests import make_docs
 
 
-def w(text, x0, y0, x1, y1, conf=0.9, line=0, block=0):
-    return OcrWord(text=text, box_px=(x0, y0, x1, y1), conf=conf, line=line, block=block)
+def w(text, x0, y0, x1, y1, conf=0.9, line=0, block=0, in_dictionary=None):
+    return OcrWord(text=text, box_px=(x0, y0, x1, y1), conf=conf, line=line, block=block, in_dictionary=in_dictionary)
 
 
 # ---- engine selection -------------------------------------------------------------------------------
@@ -36,6 +36,61 @@ def test_secondary_that_lost_half_the_line_never_wins():
     assert choose_line(primary, [w("Amount", 0, 0, 50, 10, 0.99)]).engine == "rapidocr"
     assert choose_line(primary, None).engine == "rapidocr"
     assert choose_line(primary, []).engine == "rapidocr"
+
+
+# ---- word-level choice inside a line ----------------------------------------------------------------------
+
+
+def test_segments_pair_words_by_position_across_different_splits():
+    primary = [w("Total", 0, 0, 50, 10), w("Excl.of", 60, 0, 130, 10), w("GST", 140, 0, 170, 10)]
+    secondary = [w("Total", 1, 0, 49, 10), w("Excl.", 60, 0, 100, 10), w("of", 106, 0, 130, 10),
+                 w("GST", 141, 0, 170, 10), w("|", 300, 0, 305, 10)]
+    segs = [([x.text for x in p], [x.text for x in s]) for p, s in align_segments(primary, secondary)]
+    assert segs == [(["Total"], ["Total"]), (["Excl.of"], ["Excl.", "of"]), (["GST"], ["GST"]), ([], ["|"])]
+
+
+def test_swap_only_respells_letters():
+    assert word_swap_ok("Irvolce", "Invoice")
+    assert word_swap_ok("Indl.", "incl.")
+    assert not word_swap_ok("CS1802/27714", "C$1802/27714")  # punctuation differs
+    assert not word_swap_ok("02/02/2018", "92/02/2018")  # digits: PP-OCR reads them better
+    assert not word_swap_ok("NO:", "NO'")
+    assert not word_swap_ok("paent", "hardware")  # not a respelling: too different
+    assert not word_swap_ok("Total", "TOTAL")  # the same word
+
+
+def test_tesseract_dictionary_word_replaces_one_unsure_word_only():
+    primary = [w("Irvolce", 0, 0, 70, 10, 0.64), w("No.:", 80, 0, 110, 10, 1.0), w("CS1802", 120, 0, 180, 10, 0.7)]
+    secondary = [w("Invoice", 0, 0, 70, 10, 0.89, in_dictionary=True), w("No.:", 80, 0, 110, 10, 0.83),
+                 w("C51802", 120, 0, 180, 10, 0.95, in_dictionary=False)]
+    assert choose_line(primary, secondary).engine == "rapidocr"  # the line as a whole is no clear win
+    assert [x.text for x in choose_words(primary, secondary)] == ["Invoice", "No.:", "CS1802"]
+    # not in Tesseract's dictionary, or not clearly more confident: PP-OCR's reading stays
+    assert [x.text for x in choose_words(primary, [w("Invoise", 0, 0, 70, 10, 0.99, in_dictionary=False)])][0] == "Irvolce"
+    assert [x.text for x in choose_words(primary, [w("Invoice", 0, 0, 70, 10, 0.7, in_dictionary=True)])][0] == "Irvolce"
+    assert choose_words(primary, None) == primary
+
+
+def test_fusion_engine_applies_the_word_level_choice(monkeypatch):
+    from PIL import Image
+
+    from doc_pipeline.core.ocr.fusion import FusionEngine
+
+    primary = [w("Irvolce", 0, 0, 70, 10, 0.64), w("No.:", 80, 0, 110, 10, 1.0)]
+    secondary = [w("Invoice", 0, 0, 70, 10, 0.89, in_dictionary=True), w("No.:", 80, 0, 110, 10, 0.83)]
+    engine = FusionEngine()
+    monkeypatch.setattr(engine.rapid, "recognize_lines", lambda image: [list(primary)])
+    monkeypatch.setattr(engine, "_read_line", lambda gray, line, dpi: list(secondary))
+    img = Image.new("L", (200, 20), 255)
+    assert [x.text for x in engine.recognize(img, 200)] == ["Invoice", "No.:"]
+    engine.word_level = False
+    assert [x.text for x in engine.recognize(img, 200)] == ["Irvolce", "No.:"]
+
+
+def test_tesseract_words_say_whether_they_are_dictionary_words():
+    img = make_docs.text_image(["Invoice stampec"], dpi=200)
+    words = {x.text: x.in_dictionary for x in get_engine("tesseract").recognize(img, 200)}
+    assert words.get("Invoice") is True and words.get("stampec") is False
 
 
 def test_fusion_engine_reads_a_page_and_records_choices():

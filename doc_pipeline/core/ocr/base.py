@@ -18,6 +18,7 @@ class OcrWord:
     conf: float  # 0..1
     line: int = 0
     block: int = 0
+    in_dictionary: bool | None = None  # Tesseract: the word is in its language's dictionary (None: not known)
 
 
 class OcrEngine(abc.ABC):

@@ -69,7 +69,8 @@ class TesseractEngine(OcrEngine):
                 box = it.BoundingBox(level)
                 if box:
                     words.append(OcrWord(text=text.strip(), box_px=tuple(box), conf=it.Confidence(level) / 100.0,
-                                         line=max(line, 0), block=max(block, 0)))
+                                         line=max(line, 0), block=max(block, 0),
+                                         in_dictionary=bool(it.WordIsFromDictionary())))
             if not it.Next(level):
                 break
         self.api.Clear()
