@@ -40,6 +40,9 @@ run_coordinator:
     max_concurrent_runs: {max_runs}
     # the default 5 s between dequeues left cores idle between runs of a burst (docs/PERFORMANCE.md)
     dequeue_interval_seconds: 1
+    # launch a burst's runs side by side: one at a time, each launch (a spawned process) held up the next ~2 s
+    dequeue_use_threads: true
+    dequeue_num_workers: 4
 run_retries:
   enabled: true
   max_retries: 1

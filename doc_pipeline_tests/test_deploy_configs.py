@@ -404,8 +404,16 @@ def test_embedded_instance_queues_one_run_more_than_cores_and_dequeues_every_sec
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == (os.cpu_count() or 1) + 1
         assert instance.run_coordinator.dequeue_interval_seconds == 1
+        # a burst's runs are launched side by side, not one spawned process after the other
+        assert instance.run_coordinator.dequeue_use_threads
     finally:
         instance.dispose()
+
+
+def test_production_and_helm_run_coordinators_launch_runs_side_by_side(helm_values):
+    dagster_yaml = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    assert dagster_yaml["run_coordinator"]["config"]["dequeue_use_threads"] is True
+    assert helm_values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["dequeueUseThreads"]
 
 
 def test_run_slots_match_each_deployments_concurrent_run_limit(compose, helm_values):
