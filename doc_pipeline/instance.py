@@ -36,7 +36,7 @@ run_coordinator:
   module: dagster._core.run_coordinator
   class: QueuedRunCoordinator
   config:
-    # one run more than cores: a run's process start-up (imports, models) overlaps the others' work
+    # a burst's runs (DOCPIPE_RUN_SLOTS, one per core) plus one, so a retry or a single upload is not queued
     max_concurrent_runs: {max_runs}
     # the default 5 s between dequeues left cores idle between runs of a burst (docs/PERFORMANCE.md)
     dequeue_interval_seconds: 1
@@ -74,7 +74,7 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     home = s.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    wanted = EMBEDDED_DAGSTER_YAML.format(max_runs=s.run_slots_resolved, home=home.resolve())
+    wanted = EMBEDDED_DAGSTER_YAML.format(max_runs=s.run_slots_resolved + 1, home=home.resolve())
     # our own file follows the current defaults; a file someone wrote (no header line) is left alone
     if not cfg.exists() or (cfg.read_text().startswith(EMBEDDED_HEADER) and cfg.read_text() != wanted):
         cfg.write_text(wanted)

@@ -60,8 +60,9 @@ class Settings(BaseSettings):
     # a burst of new files under raw/ is processed in runs of up to this many documents (1 = one run each) and
     # about this much input, so Dagster's per-run start-up is paid once per batch (docs/PERFORMANCE.md)
     run_batch_size: int = 100
-    # runs the deployment runs at once (the run coordinator's max_concurrent_runs); a burst is spread over at least
-    # this many runs. 0 = CPU cores + 1, the embedded instance's limit
+    # runs the deployment runs at once for a burst (the run coordinator's max_concurrent_runs); a burst is spread
+    # over at least this many runs. 0 = one per CPU core (the embedded instance allows one run more, so a retry or
+    # a single upload is not queued behind a burst)
     run_slots: int = 0
     # the runs share this host's cores (embedded instance, docker-compose: run processes on one machine), so the
     # runs of a burst each work on cores // runs documents at a time; false where each run has its own pod/cores
@@ -114,7 +115,8 @@ class Settings(BaseSettings):
 
     @property
     def run_slots_resolved(self) -> int:
-        return self.run_slots or (os.cpu_count() or 1) + 1
+        # measured (docs/PERFORMANCE.md, item 21): a 200-file burst in 2 runs on 2 cores took 74 s, in 3 runs 80-84 s
+        return self.run_slots or (os.cpu_count() or 1)
 
 
 @lru_cache(maxsize=1)

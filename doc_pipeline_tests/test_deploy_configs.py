@@ -403,6 +403,10 @@ def test_embedded_instance_queues_one_run_more_than_cores_and_dequeues_every_sec
     try:
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == (os.cpu_count() or 1) + 1
+        # a burst is spread over one run per core (measured faster than cores + 1); the spare slot is for retries
+        from doc_pipeline.settings import get_settings
+
+        assert get_settings().run_slots_resolved == (os.cpu_count() or 1)
         assert instance.run_coordinator.dequeue_interval_seconds == 1
         # a burst's runs are launched side by side, not one spawned process after the other
         assert instance.run_coordinator.dequeue_use_threads
