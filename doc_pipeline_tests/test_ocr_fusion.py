@@ -71,6 +71,21 @@ def test_tesseract_dictionary_word_replaces_one_unsure_word_only():
     assert choose_words(primary, None) == primary
 
 
+def test_a_spelling_read_surely_elsewhere_on_the_page_is_not_respelled():
+    from doc_pipeline.core.ocr.fusion import page_vocabulary
+
+    company = [w("DION", 0, 0, 40, 10, 0.97), w("REALTIES", 50, 0, 130, 10, 0.96)]
+    address = [w("MENARA", 0, 20, 60, 30, 0.9), w("DION", 70, 20, 110, 30, 0.6)]
+    tess = [w("MENARA", 0, 20, 60, 30, 0.9, in_dictionary=True), w("DIAN", 70, 20, 110, 30, 0.9, in_dictionary=True)]
+    vocabulary = page_vocabulary([company, address], 0.8)
+    assert "dion" in vocabulary and "menara" in vocabulary
+    # without the page's own spelling the dictionary word wins; with it, the name stays as printed
+    assert [x.text for x in choose_words(address, tess)] == ["MENARA", "DIAN"]
+    assert [x.text for x in choose_words(address, tess, page_words=vocabulary)] == ["MENARA", "DION"]
+    # a word seen only unsurely elsewhere is no evidence
+    assert "dion" not in page_vocabulary([address], 0.8)
+
+
 def test_fusion_engine_applies_the_word_level_choice(monkeypatch):
     from PIL import Image
 

@@ -110,17 +110,28 @@ def word_swap_ok(primary_text: str, secondary_text: str) -> bool:
     return Levenshtein.distance(p, s) <= max(1, int(0.4 * max(len(p), len(s))))
 
 
-def choose_words(primary: list[OcrWord], secondary: list[OcrWord] | None, *, margin: float = 0.15) -> list[OcrWord]:
+def page_vocabulary(lines: list[list[OcrWord]], min_conf: float) -> set[str]:
+    """The spellings the primary engine read with confidence somewhere on the page (casefolded)."""
+    return {w.text.casefold() for line in lines for w in line if w.conf >= min_conf}
+
+
+def choose_words(primary: list[OcrWord], secondary: list[OcrWord] | None, *, margin: float = 0.15,
+                 page_words: set[str] = frozenset()) -> list[OcrWord]:
     """Word-level choice inside one line: for each stretch of the line both engines read (`align_segments`),
     the secondary reading replaces the primary one where it is clearly more confident (mean word confidence
     ahead by `margin`) and only respells letters (`word_swap_ok`). One misread word (`Irvolce` 0.64 vs
     Tesseract's `Invoice` 0.89) no longer needs the whole line to lose. Words only one side saw stay as the
-    primary has them."""
+    primary has them, and so does a word the primary engine read confidently elsewhere on the page
+    (`page_words`): the page's own spelling of a name beats the dictionary's (`DION` in an address, read surely
+    in the company line above, is not respelled `DIAN`)."""
     if not secondary:
         return primary
     out: list[OcrWord] = []
     for p, s in align_segments(primary, secondary):
         if not p:
+            continue
+        if len(p) == 1 and p[0].text.casefold() in page_words:
+            out.extend(p)
             continue
         if (s and _mean_conf(s) >= _mean_conf(p) + margin and all(w.in_dictionary for w in s)
                 and word_swap_ok(" ".join(w.text for w in p), " ".join(w.text for w in s))):
@@ -149,14 +160,16 @@ class FusionEngine(OcrEngine):
         gray = image.convert("L")
         words: list[OcrWord] = []
         self.last_choices = []
-        for line in self.rapid.recognize_lines(image):
+        lines = self.rapid.recognize_lines(image)
+        vocabulary = page_vocabulary(lines, self.recheck_below)
+        for line in lines:
             second = None
             if line_conf(line) < self.recheck_below:
                 second = self._read_line(gray, line, dpi)
             choice = choose_line(line, second, margin=self.margin)
             self.last_choices.append(choice.engine)
             if choice.engine == "rapidocr" and second and self.word_level:
-                words.extend(choose_words(line, second, margin=self.margin))
+                words.extend(choose_words(line, second, margin=self.margin, page_words=vocabulary))
             else:
                 words.extend(choice.words)
         return words  # engine line numbers; page_text orders them (reading_order)
