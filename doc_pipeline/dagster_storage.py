@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
@@ -75,7 +76,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._initdb(engine)
             self._initialized_dbs.add(shard)
         self._engines[shard] = engine
-        run_shards = [k for k in self._engines if k != "index"]
+        run_shards = [k for k in self._engines if k != INDEX_SHARD_NAME]
         while len(run_shards) > MAX_OPEN_SHARDS:
             self._engines.pop(run_shards.pop(0)).dispose()
         return engine
@@ -119,5 +120,5 @@ class _WalAwareWatchdog(SqliteEventLogStorageWatchdog):
         self._patterns = [self._log_path, f"{self._log_path}-wal"]  # PatternMatchingEventHandler's own list
 
     def on_modified(self, event) -> None:
-        if event.src_path in (self._log_path, f"{self._log_path}-wal"):
+        if event.src_path in self._patterns:
             self._process_log()

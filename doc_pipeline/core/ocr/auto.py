@@ -13,11 +13,7 @@ from __future__ import annotations
 from PIL import Image
 
 from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, get_engine, register_engine
-
-
-def page_confidence(words: list[OcrWord]) -> float:
-    """Mean word confidence of a page reading (0 when nothing was read)."""
-    return sum(w.conf for w in words) / len(words) if words else 0.0
+from doc_pipeline.core.ocr.base import mean_word_conf as page_confidence  # a page reading's mean word confidence
 
 
 def needs_second_reading(words: list[OcrWord], escalate_below: float) -> bool:

@@ -21,6 +21,11 @@ class OcrWord:
     in_dictionary: bool | None = None  # Tesseract: the word is in its language's dictionary (None: not known)
 
 
+def mean_word_conf(words: list[OcrWord]) -> float:
+    """Mean word confidence of a reading (0 when nothing was read)."""
+    return sum(w.conf for w in words) / len(words) if words else 0.0
+
+
 class OcrEngine(abc.ABC):
     """Recognise the words on a page image. Implementations are created once per process and reused
     (model loading is the expensive part)."""

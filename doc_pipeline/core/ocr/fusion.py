@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, get_engine, register_engine
+from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, get_engine, mean_word_conf, register_engine
 
 LINE_TARGET_HEIGHT = 40  # px: Tesseract reads single lines best with capitals around 25-30 px
 
@@ -44,9 +44,7 @@ def choose_line(primary: list[OcrWord], secondary: list[OcrWord] | None, *, marg
     s_chars = sum(len(w.text) for w in secondary)
     if p_chars and not (0.6 <= s_chars / p_chars <= 1.6):
         return LineChoice(primary_name, primary)
-    p_mean = sum(w.conf for w in primary) / max(1, len(primary))
-    s_mean = sum(w.conf for w in secondary) / len(secondary)
-    if s_mean >= p_mean + margin:
+    if mean_word_conf(secondary) >= mean_word_conf(primary) + margin:
         return LineChoice(secondary_name, secondary)
     return LineChoice(primary_name, primary)
 
@@ -83,10 +81,6 @@ def align_segments(primary: list[OcrWord], secondary: list[OcrWord], min_overlap
     for j, b in enumerate(s):
         groups.setdefault(find(len(p) + j), ([], []))[1].append(b)
     return sorted(groups.values(), key=lambda g: min(w.box_px[0] for w in g[0] + g[1]))
-
-
-def _mean_conf(words: list[OcrWord]) -> float:
-    return sum(w.conf for w in words) / max(1, len(words))
 
 
 def _skeleton(text: str) -> str:
@@ -133,7 +127,7 @@ def choose_words(primary: list[OcrWord], secondary: list[OcrWord] | None, *, mar
         if len(p) == 1 and p[0].text.casefold() in page_words:
             out.extend(p)
             continue
-        if (s and _mean_conf(s) >= _mean_conf(p) + margin and all(w.in_dictionary for w in s)
+        if (s and mean_word_conf(s) >= mean_word_conf(p) + margin and all(w.in_dictionary for w in s)
                 and word_swap_ok(" ".join(w.text for w in p), " ".join(w.text for w in s))):
             out.extend(s)
             continue
