@@ -31,7 +31,7 @@ ENGINE = "layout-kv"
 GAP = 1.0  # phrase break: a gap wider than this many line heights (word gaps inside a phrase are ~0.3)
 MARKS = frozenset("xX✓✔☑☒■✗✘区")  # "区": how RapidOCR's Chinese/English model reads a crossed box ☒
 BOXES = frozenset("☐□")
-GLYPHS = frozenset("✓✔☑☒■✗✘区☐□")  # box glyphs OCR may glue to the word next to them ("OTHER□", "□12 MOS.")
+GLYPHS = (MARKS - frozenset("xX")) | BOXES  # box glyphs OCR may glue to the next word ("OTHER□", "□12 MOS.")
 # How much taller than the printed words an engine's word boxes are. The vertical thresholds here (a value running on
 # to the line under it, wrapped headers and cells, a label's second line) are in line heights of tight word boxes
 # (FUNSD's annotated ones). RapidOCR's text detector (DBNet) dilates each detected line ("unclip"): its word boxes are
