@@ -146,8 +146,43 @@ def test_a_wrong_osd_180_on_an_upright_page_is_overruled(monkeypatch):
     from doc_pipeline.core import preprocess
 
     monkeypatch.setattr(preprocess, "detect_orientation", lambda image, dpi: (180, 3.0))  # OSD's mistake
+    monkeypatch.setattr(preprocess, "clearly_upright", lambda image, skew: False)  # OSD gets to answer
     prepared = prepare_scanned_page(page(), 150, deskew_pages=False, rescale=False)
     assert prepared.rotation == 0 and prepared.steps == []
     turned = page().rotate(180, expand=True, fillcolor=255)
     prepared = prepare_scanned_page(turned, 150, deskew_pages=False, rescale=False)
     assert prepared.rotation == 180 and "rotate_180" in prepared.steps
+
+
+def test_an_upright_page_skips_osd(monkeypatch):
+    """Glyph bottoms line up on the baseline while tops vary: the page is upright without asking OSD."""
+    from doc_pipeline.core import preprocess
+
+    up, down = preprocess.baseline_votes(page())
+    assert up >= preprocess.UPRIGHT_MIN_LINES and down <= up * 0.2
+
+    def osd(image, dpi):
+        raise AssertionError("OSD was called on a clearly upright page")
+
+    monkeypatch.setattr(preprocess, "detect_orientation", osd)
+    prepared = prepare_scanned_page(page(), 150, rescale=False)
+    assert prepared.rotation == 0 and not any(s.startswith("rotate_") for s in prepared.steps)
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_a_turned_page_is_never_taken_as_upright(turn):
+    from doc_pipeline.core.preprocess import baseline_votes, clearly_upright
+
+    turned = page().rotate(turn, expand=True, fillcolor=255)
+    assert not clearly_upright(turned)
+    if turn == 180:  # the mirror image of the upright votes: tops line up, bottoms vary
+        up, down = baseline_votes(turned)
+        assert down > up
+
+
+def test_caps_only_text_is_left_to_osd():
+    """Capitals and digits line up at the top and the bottom alike: undecided, so OSD still looks at the page."""
+    from doc_pipeline.core.preprocess import clearly_upright
+
+    caps = make_docs.text_image([line.upper() for line in TEXT] * 2, dpi=150, width_in=8.5, height_in=6.0)
+    assert not clearly_upright(caps)

@@ -4,7 +4,8 @@ Scanned pages get, in order (each only when it applies):
 
 1. ``grayscale``           OCR works on luminance; a third of the bytes to store and decode.
 2. ``rotate_<deg>``        Tesseract OSD says the page is turned by 90/180/270 degrees with enough confidence
-                           (180: only when PP-OCR's text-line direction classifier agrees).
+                           (180: only when PP-OCR's text-line direction classifier agrees). OSD is skipped on pages
+                           whose ink profile already proves them upright (`clearly_upright`).
 3. ``deskew_<deg>``        projection-profile skew estimate, small angles only (|angle| <= MAX_SKEW).
 4. ``rescale_<factor>``    text so small (or so large) that the OCR engines read it badly: the image is resized
                            so glyphs are about TARGET_GLYPH_PX tall, and the DPI changes with it.
@@ -30,6 +31,17 @@ OSD_BAND_MIN_PX = 200  # pages under 3x this height are read whole
 OSD_BAND_CHARS = 20  # characters OSD classifies in the band (Tesseract's default 50: measured 0.29 -> 0.16 -> 0.12 CPU
 # s/page for whole page -> band -> band with 20; upright and turned test pages all still answered at confidence >= 5)
 TARGET_GLYPH_PX = 24  # median glyph height the engines read best at (PP-OCR and Tesseract alike)
+# A page is taken as upright without OSD when its text lines sit on a common baseline: in Latin script nearly every
+# glyph ends at the baseline (only g j p q y drop below it) while tops vary (x-height, capitals, b d f h k l t), so
+# in an upright line glyph bottoms line up more than glyph tops and in a line turned 180 degrees the reverse; lines
+# turned 90/270 degrees are not lines at all. Measured on 96 pages (30 SROIE, 30 FUNSD, 12 PubLayNet, 18 DocBank,
+# 6 generated scans), each also turned by 90/180/270: 66 of 96 upright pages pass, none of the 288 turned ones (the
+# closest: 6 lines for upright against 5 for upside down). Caps-only text, sparse and noisy pages go to OSD.
+UPRIGHT_SIDE_PX = 1600  # the long side glyphs are measured at
+UPRIGHT_MIN_LINES = 6  # lines whose bottoms line up better than their tops, needed to skip OSD
+UPRIGHT_MIN_SHARE = 0.8  # ... and their share of all lines that lean one way
+LINE_LEAN = 0.15  # a line leans when the shares of glyph bottoms and of glyph tops on their median differ this much
+ALIGN_TOL = 0.12  # "on the median": within this fraction of the line's median glyph height (at least 1 px)
 MIN_GLYPH_PX, MAX_GLYPH_PX = 7, 80  # rescale only outside this range (measured: PP-OCR gains nothing from
 # upscaling 8-9 px FUNSD glyphs, loses a little; tiny or huge text is what needs it)
 
@@ -116,6 +128,51 @@ def deskew(image: Image.Image, angle: float) -> Image.Image:
 # ---------------------------------------------------------------------------------------------- orientation
 
 
+def baseline_votes(image: Image.Image, skew: float = 0.0) -> tuple[int, int]:
+    """(lines that look upright, lines that look upside down): per text line, whether its glyphs' bottoms line up
+    better than their tops (see UPRIGHT_MIN_LINES). Glyphs are connected components; rules, frames and pictures
+    (taller than a line or wider than a quarter page) are left out, so table rows count as lines. `skew` is the
+    page's estimated skew (estimate_skew): glyph rows are measured along the deskewed lines."""
+    import cv2
+
+    bw = _binary_small(np.asarray(image.convert("L")), max_side=UPRIGHT_SIDE_PX)
+    height, width = bw.shape
+    _, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
+    x, y, w, h, area = (stats[1:, i] for i in range(5))
+    glyph = (area >= 4) & (h >= 4) & (h <= 80) & (w <= width / 4)  # 4: speckle noise out
+    x, y, w, h = x[glyph], y[glyph], w[glyph], h[glyph]
+    if len(x) < 20:
+        return 0, 0
+    shift = -np.tan(np.deg2rad(skew)) * (x + w / 2 - width / 2)
+    top, bottom = y + shift, y + h + shift
+    # lines: runs of rows covered by some glyph (a difference array over the glyphs' row spans)
+    pad = int(np.ceil(np.abs(shift).max())) + 1
+    cover = np.zeros(height + 2 * pad + 2, dtype=np.int64)
+    np.add.at(cover, np.floor(top).astype(np.int64) + pad, 1)
+    np.add.at(cover, np.ceil(bottom).astype(np.int64) + pad, -1)
+    covered = np.concatenate([[0], (np.cumsum(cover) > 0).astype(np.int8), [0]])
+    starts = np.flatnonzero(np.diff(covered) == 1)
+    line_of = np.searchsorted(starts, (top + bottom) / 2 + pad, side="right") - 1
+    up = down = 0
+    for line in np.unique(line_of):
+        sel = line_of == line
+        if sel.sum() < 5:
+            continue
+        tol = max(1.0, ALIGN_TOL * float(np.median(h[sel])))
+        tops_aligned = np.mean(np.abs(top[sel] - np.median(top[sel])) <= tol)
+        bottoms_aligned = np.mean(np.abs(bottom[sel] - np.median(bottom[sel])) <= tol)
+        up += bottoms_aligned - tops_aligned > LINE_LEAN
+        down += tops_aligned - bottoms_aligned > LINE_LEAN
+    return int(up), int(down)
+
+
+def clearly_upright(image: Image.Image, skew: float = 0.0) -> bool:
+    """True when the page's text lines prove it upright (baseline_votes), so OSD (~0.1 CPU s a page) is skipped.
+    Conservative: undecided pages go to OSD."""
+    up, down = baseline_votes(image, skew)
+    return up >= UPRIGHT_MIN_LINES and up >= UPRIGHT_MIN_SHARE * (up + down)
+
+
 def detect_orientation(image: Image.Image, dpi: int) -> tuple[int, float] | None:
     """(degrees clockwise the content is turned, confidence) from Tesseract OSD, or None if it cannot tell.
 
@@ -182,12 +239,16 @@ def prepare_scanned_page(image: Image.Image, dpi: int, *, orientation: bool = Tr
     from doc_pipeline.core.images import median_glyph_height
 
     page = PreparedPage(image=image, dpi=dpi)
+    angle = None
     if orientation:
-        page.image, page.rotation = orient(page.image, dpi)
-        if page.rotation:
-            page.steps.append(f"rotate_{page.rotation}")
+        angle = estimate_skew(page.image)  # upright pages keep it; a turned page is measured again below
+        if not clearly_upright(page.image, angle):
+            page.image, page.rotation = orient(page.image, dpi)
+            if page.rotation:
+                page.steps.append(f"rotate_{page.rotation}")
+                angle = None
     if deskew_pages:
-        angle = estimate_skew(page.image)
+        angle = estimate_skew(page.image) if angle is None else angle
         if MIN_SKEW <= abs(angle) <= MAX_SKEW:
             page.image = deskew(page.image, angle)
             page.skew = angle
