@@ -3,7 +3,8 @@
 The shipped maps (calibration.json next to this module) are fitted on (raw score, correct) pairs from development
 data, so a field reported at 0.9 is right about 90% of the time on data like the development data. Two kinds:
 ``fit_logistic`` (per group: logistic in the raw score's logit plus one offset per OCR family - the same raw score
-means more on RapidOCR than on Tesseract pages; used when the file has it) and ``fit_isotonic`` (a monotone step map
+means more on RapidOCR than on Tesseract pages; fitted with each document's fields down-weighted by the measured
+within-document correlation; used when the file has it) and ``fit_isotonic`` (a monotone step map
 per group, optionally per OCR family: "kv@rapidocr").
 """
 
@@ -83,24 +84,68 @@ def _features(score: float, family: str | None) -> list[float]:
     return [_logit(score), 1.0] + [1.0 if family == f else 0.0 for f in FAMILIES]
 
 
-def fit_logistic(preds: list[tuple[float, bool, str | None]], l2: float = 1.0) -> dict:
+def exchangeable_rho(p, y, clusters) -> float:
+    """Moment estimate of the correlation of Pearson residuals between two fields of one cluster (document):
+    sum over clusters of sum_{i != j} r_i r_j / (phi * sum n (n - 1)), clipped to [0, 1] (GEE's exchangeable
+    working correlation)."""
+    import numpy as np
+
+    r = (y - p) / np.sqrt(np.clip(p * (1 - p), 1e-9, None))
+    sums: dict = {}
+    for c, v in zip(clusters, r):
+        s = sums.setdefault(c, [0.0, 0.0, 0])
+        s[0] += float(v)
+        s[1] += float(v) * float(v)
+        s[2] += 1
+    den = sum(n * (n - 1) for _, _, n in sums.values())
+    phi = float(np.mean(r * r))
+    if not den or phi <= 0:
+        return 0.0
+    return max(0.0, min(1.0, sum(a * a - b for a, b, _ in sums.values()) / den / phi))
+
+
+def fit_logistic(preds: list[tuple[float, bool, str | None]], l2: float = 1.0, clusters: list | None = None,
+                 rounds: int = 3) -> dict:
     """P(correct) = sigmoid(slope * logit(raw) + intercept + offset[OCR family]) fitted by Newton's method on
     (raw score, correct, OCR family) triples, a little L2 shrinkage on every weight. Four parameters per group:
     no step map to overfit on the few hundred fields a group has, and the OCR family (which the raw score does not
-    see) shifts the whole curve."""
+    see) shifts the whole curve.
+
+    ``clusters`` (the document of each triple): fields of one document are not independent (one misread table
+    header makes all its cells wrong, a good scan makes most fields right), and a few documents with 40-60 pairs
+    would otherwise set the curve. Each field is then weighted 1 / (1 + (n - 1) * rho), n its document's field
+    count and rho the within-document correlation of the residuals (``exchangeable_rho``, as GEE's exchangeable
+    working correlation); fit and rho are alternated ``rounds`` times starting from rho = 0 (no extra parameter
+    in the map: rho is estimated from the data, ``"rho"`` in the result). Weights are scaled to sum to the field
+    count, so ``l2`` means the same with or without clusters."""
     import numpy as np
 
     x = np.array([_features(c, fam) for c, _, fam in preds])
     y = np.array([1.0 if ok else 0.0 for _, ok, _ in preds])
+    if clusters is not None:
+        counts: dict = {}
+        for c in clusters:
+            counts[c] = counts.get(c, 0) + 1
+        n = np.array([float(counts[c]) for c in clusters])
     w = np.zeros(x.shape[1])
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-x @ w))
-        step = np.linalg.solve((x.T * (p * (1 - p))) @ x + l2 * np.eye(len(w)), x.T @ (p - y) + l2 * w)
-        w -= step
-        if float(np.abs(step).max()) < 1e-9:
-            break
-    return {"slope": round(float(w[0]), 5), "intercept": round(float(w[1]), 5),
-            "family": {f: round(float(v), 5) for f, v in zip(FAMILIES, w[2:])}}
+    rho = 0.0
+    for _ in range(rounds if clusters is not None else 1):
+        s = np.ones(len(y)) if clusters is None else 1 / (1 + (n - 1) * rho)
+        s = s * len(y) / s.sum()
+        for _ in range(100):
+            p = 1 / (1 + np.exp(-x @ w))
+            step = np.linalg.solve((x.T * (s * p * (1 - p))) @ x + l2 * np.eye(len(w)), x.T @ (s * (p - y)) + l2 * w)
+            w -= step
+            if float(np.abs(step).max()) < 1e-9:
+                break
+        used = rho
+        if clusters is not None:
+            rho = exchangeable_rho(1 / (1 + np.exp(-x @ w)), y, clusters)
+    out = {"slope": round(float(w[0]), 5), "intercept": round(float(w[1]), 5),
+           "family": {f: round(float(v), 5) for f, v in zip(FAMILIES, w[2:])}}
+    if clusters is not None:
+        out["rho"] = round(float(used), 4)
+    return out
 
 
 def apply_logistic(model: dict, score: float, family: str | None) -> float:
