@@ -5,7 +5,7 @@ Scanned pages get, in order (each only when it applies):
 1. ``grayscale``           OCR works on luminance; a third of the bytes to store and decode.
 2. ``rotate_<deg>``        Tesseract OSD says the page is turned by 90/180/270 degrees with enough confidence
                            (180: only when PP-OCR's text-line direction classifier agrees). OSD is skipped on pages
-                           whose ink profile already proves them upright (`clearly_upright`).
+                           whose glyph baselines already prove them upright (`clearly_upright`).
 3. ``deskew_<deg>``        projection-profile skew estimate, small angles only (|angle| <= MAX_SKEW).
 4. ``rescale_<factor>``    text so small (or so large) that the OCR engines read it badly: the image is resized
                            so glyphs are about TARGET_GLYPH_PX tall, and the DPI changes with it.
