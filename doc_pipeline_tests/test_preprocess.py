@@ -186,3 +186,19 @@ def test_caps_only_text_is_left_to_osd():
 
     caps = make_docs.text_image([line.upper() for line in TEXT] * 2, dpi=150, width_in=8.5, height_in=6.0)
     assert not clearly_upright(caps)
+
+
+def test_the_upright_check_is_only_trusted_for_baseline_scripts(monkeypatch):
+    """Devanagari hangs from a headline (tops line up), so an upside-down page would look upright: a language
+    outside the baseline scripts turns the check off and OSD reads every page."""
+    from doc_pipeline.core import preprocess
+    from doc_pipeline.settings import Settings
+
+    assert preprocess.baseline_script("eng") and preprocess.baseline_script("deu+fra") and preprocess.baseline_script("rus")
+    assert not preprocess.baseline_script("eng+hin") and not preprocess.baseline_script("")
+    assert Settings(ocr_lang="eng").upright_check_resolved and not Settings(ocr_lang="hin").upright_check_resolved
+    assert not Settings(ocr_lang="eng", ocr_upright_check=False).upright_check_resolved
+    calls = []
+    monkeypatch.setattr(preprocess, "detect_orientation", lambda image, dpi: calls.append(dpi))
+    prepare_scanned_page(page(), 150, rescale=False, upright_check=False)
+    assert calls == [150]  # the same clearly upright page gets OSD when the check is off

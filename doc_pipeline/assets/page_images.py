@@ -25,7 +25,8 @@ def page_images(context: AssetExecutionContext, docpipe: DocPipelineResource, do
 
     def finish(page_img):  # in the page pool: orientation/deskew/rescale, PNG encoding and the upload
         page_img = prepare_rendered(page_img, raw, s.max_page_pixels, orientation=s.ocr_orientation,
-                                    deskew=s.ocr_deskew, rescale=s.ocr_rescale)
+                                    deskew=s.ocr_deskew, rescale=s.ocr_rescale,
+                                    upright_check=s.upright_check_resolved)
         key = page_image_key(doc_id, page_img.page_no)
         store.put_bytes(key, png_bytes(page_img), "image/png")
         return page_img.meta(key)

@@ -43,6 +43,13 @@ UPRIGHT_MIN_LINES = 6  # lines whose bottoms line up better than their tops, nee
 UPRIGHT_MIN_SHARE = 0.8  # ... and their share of all lines that lean one way
 LINE_LEAN = 0.15  # a line leans when the shares of glyph bottoms and of glyph tops on their median differ this much
 ALIGN_TOL = 0.12  # "on the median": within this fraction of the line's median glyph height (at least 1 px)
+# Tesseract languages whose scripts sit on a baseline (Latin, Cyrillic, Greek). Scripts that hang from a headline
+# (Devanagari, Bengali, Gurmukhi, ...) line up at the top instead, so an upside-down page of them would look upright:
+# any other language in DOCPIPE_OCR_LANG turns the test off and every page gets OSD.
+BASELINE_SCRIPT_LANGS = frozenset(
+    "afr aze bel bos bre bul cat ceb ces cos cym dan deu eng enm epo est eus fao fil fin fra frk frm fry gla gle glg "
+    "hat hrv hun ind isl ita jav kaz lat lav lit ltz mkd mlt mon msa nld nor oci pol por que ron rus slk slv spa sqi "
+    "srp srp_latn sun swa swe tat tgl ton tur ukr uzb vie yor ell".split())
 MIN_GLYPH_PX, MAX_GLYPH_PX = 7, 80  # rescale only outside this range (measured: PP-OCR gains nothing from
 # upscaling 8-9 px FUNSD glyphs, loses a little; tiny or huge text is what needs it)
 
@@ -167,6 +174,13 @@ def baseline_votes(image: Image.Image, skew: float = 0.0) -> tuple[int, int]:
     return int(up), int(down)
 
 
+def baseline_script(lang: str) -> bool:
+    """Whether every language of a Tesseract language spec ("eng", "deu+fra") writes on a baseline, so that
+    clearly_upright may stand in for OSD."""
+    codes = [c for c in lang.split("+") if c]
+    return bool(codes) and all(c in BASELINE_SCRIPT_LANGS for c in codes)
+
+
 def clearly_upright(image: Image.Image, skew: float = 0.0) -> bool:
     """True when the page's text lines prove it upright (baseline_votes), so OSD (~0.1 CPU s a page) is skipped.
     Conservative: undecided pages go to OSD."""
@@ -235,15 +249,16 @@ def rescale_factor(glyph_px: float | None) -> float:
 
 
 def prepare_scanned_page(image: Image.Image, dpi: int, *, orientation: bool = True, deskew_pages: bool = True,
-                         rescale: bool = True, max_pixels: int = 60_000_000) -> PreparedPage:
-    """Orientation, deskew and scale normalisation of one scanned page image (see the module doc)."""
+                         rescale: bool = True, max_pixels: int = 60_000_000, upright_check: bool = True) -> PreparedPage:
+    """Orientation, deskew and scale normalisation of one scanned page image (see the module doc). `upright_check`:
+    skip OSD on pages that clearly_upright proves upright (only for baseline scripts: see baseline_script)."""
     from doc_pipeline.core.images import median_glyph_height
 
     page = PreparedPage(image=image, dpi=dpi)
     angle = None
     if orientation:
         angle = estimate_skew(page.image)  # upright pages keep it; a turned page is measured again below
-        if not clearly_upright(page.image, angle):
+        if not (upright_check and clearly_upright(page.image, angle)):
             page.image, page.rotation = orient(page.image, dpi)
             if page.rotation:
                 page.steps.append(f"rotate_{page.rotation}")

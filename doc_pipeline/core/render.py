@@ -81,15 +81,15 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
 
 def prepared_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int, *,
                          orientation: bool = True, deskew: bool = True, rescale: bool = True,
-                         native_dpi: int | None = None):
+                         native_dpi: int | None = None, upright_check: bool = True):
     """iter_page_images, with scanned pages turned upright, deskewed and rescaled (each step recorded)."""
     for page_img in iter_page_images(path, raw, dpi, max_page_pixels, max_image_pixels, native_dpi):
         yield prepare_rendered(page_img, raw, max_page_pixels, orientation=orientation, deskew=deskew,
-                               rescale=rescale)
+                               rescale=rescale, upright_check=upright_check)
 
 
 def prepare_rendered(page_img: RenderedPage, raw, max_page_pixels: int, *, orientation: bool = True,
-                     deskew: bool = True, rescale: bool = True) -> RenderedPage:
+                     deskew: bool = True, rescale: bool = True, upright_check: bool = True) -> RenderedPage:
     """A scanned page turned upright, deskewed and rescaled (steps recorded); other pages as they are. Thread-safe
     (rendering is not: pdfium wants one thread, so pages are rendered in order and prepared in a pool)."""
     from doc_pipeline.core.models import PageKind
@@ -98,7 +98,8 @@ def prepare_rendered(page_img: RenderedPage, raw, max_page_pixels: int, *, orien
     kind = next((p.kind for p in raw.pages if p.page_no == page_img.page_no), None)
     if kind == PageKind.scanned:
         prepared = prepare_scanned_page(page_img.image, page_img.dpi, orientation=orientation,
-                                        deskew_pages=deskew, rescale=rescale, max_pixels=max_page_pixels)
+                                        deskew_pages=deskew, rescale=rescale, max_pixels=max_page_pixels,
+                                        upright_check=upright_check)
         page_img.image, page_img.dpi = prepared.image, prepared.dpi
         page_img.preprocessing = [*page_img.preprocessing, *prepared.steps]
     return page_img

@@ -27,7 +27,7 @@ def process_one(path: str) -> dict:
     images, blobs = [], {}
     for page_img in prepared_page_images(path, raw, s.render_dpi, s.max_page_pixels, s.max_image_pixels,
                                          orientation=s.ocr_orientation, deskew=s.ocr_deskew, rescale=s.ocr_rescale,
-                                         native_dpi=s.native_render_dpi):
+                                         native_dpi=s.native_render_dpi, upright_check=s.upright_check_resolved):
         key = f"pages/{page_img.page_no}.png"
         blobs[key] = png_bytes(page_img)
         images.append(page_img.meta(key))
