@@ -59,6 +59,7 @@
 # export DOCPIPE_DOC_WORKERS=2
 # scanned-page preprocessing and OCR details (docs/OCR.md)
 # export DOCPIPE_OCR_ORIENTATION=true      # Tesseract OSD: turn pages by 90/180/270 when confident
+# export DOCPIPE_OCR_UPRIGHT_CHECK=true    # skip OSD on pages whose glyph baselines prove them upright (Latin/Cyrillic/Greek languages)
 # export DOCPIPE_OCR_DESKEW=true           # straighten small skews
 # export DOCPIPE_OCR_RESCALE=true          # resize pages whose text is tiny or huge
 # export DOCPIPE_OCR_RECHECK_BELOW=0.8     # fusion engine: Tesseract re-reads lines less sure than this
