@@ -224,3 +224,45 @@ def test_label_value_right_of_it_is_not_taken_by_the_label_above_and_bullets_and
     assert not any(k == "with the following changes" for k, _ in got)
     assert ("note", "Filed with the clerk") in got
     assert ("to", "K. A. Sparrow") in got
+
+
+def test_label_read_glued_to_its_value_is_split():
+    got = pairs(page([(40, 100, "ADMIN. OFFICE"), (160, 100, "FaX:614-466-5087"),
+                      (40, 160, "EFFECTIVENESS OF:Transition Plan")]))
+    assert ("fax", "614-466-5087") in got
+    assert ("effectiveness of", "Transition Plan") in got
+
+
+def test_upper_case_label_read_in_one_phrase_with_its_value():
+    items = [(40, 100, "DATE August 14, 1990"), (40, 130, "STUDY NUMBER I-7016.401"),
+             (40, 160, "INITIATION DATEOctober 27, 1986"),  # label and value glued into one word
+             (40, 190, "FAX NO. (614) 466-5087")]
+    got = pairs(page(items))
+    assert ("date", "August 14, 1990") in got
+    assert ("study number", "I-7016.401") in got
+    assert ("initiation date", "October 27, 1986") in got
+    assert ("fax no.", "(614) 466-5087") in got
+
+
+def test_upper_case_words_with_a_short_number_or_code_are_no_label_and_value():
+    items = [(40, 100, "SEP 15"), (140, 100, "KENT III 100"), (260, 100, "NEWPORT K. S."),
+             (40, 130, "JANUARY 31, 1997"), (40, 160, "AMENDMENT (Attach additional sheets)"),
+             (40, 190, "ACO Texaco"), (40, 220, "CONFIDENTIAL, AND EXEMPT FROM LAW. If the reader")]
+    keys = {k for k, _ in pairs(page(items))}
+    assert not keys & {"sep", "kent iii", "kent", "newport", "january", "amendment", "aco", "confidential"}
+    assert not any(k.startswith("confidential, and") for k in keys)
+
+
+def test_table_row_wrapped_onto_a_tight_line_with_its_first_column_filled():
+    items = [(40, 100, "To"), (200, 100, "Fax Number"), (360, 100, "Company")]
+    rows = [(120, "Thomas M. Sobol", "617-439-3278", "Brown Rudnick"),
+            (136, "Joseph F. Rice", "843-720-9290", "Ness Motley"),
+            (152, "Robert V. Costello", "617-722-0286", "Schneider, Reilly,"),
+            (178, "Richard M. Heimann", "415-956-1008", "Lieff, Cabraser")]
+    for y, a, b, c in rows:
+        items += [(40, y, a), (200, y, b), (360, y, c)]
+    items += [(40, 162, "Jeffrey D. Woolf"), (360, 162, "Zabin & Costello")]  # tight under its row
+    got = pairs(page(items))
+    assert ("to", "Robert V. Costello Jeffrey D. Woolf") in got
+    assert ("company", "Schneider, Reilly, Zabin & Costello") in got
+    assert ("fax number", "415-956-1008") in got and ("to", "Richard M. Heimann") in got

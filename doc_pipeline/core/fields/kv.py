@@ -89,6 +89,64 @@ def _split_label_run(words: list[Word]) -> list[list[Word]]:
     return [words]
 
 
+def _split_word(w: Word, k: int) -> tuple[Word, Word]:
+    """``w`` cut before character ``k``, the box divided in proportion to the characters."""
+    x0, y0, x1, y1 = w.bbox
+    xm = x0 + (x1 - x0) * k / max(1, len(w.text))
+    return (w.model_copy(update={"text": w.text[:k], "bbox": (x0, y0, xm, y1)}),
+            w.model_copy(update={"text": w.text[k:], "bbox": (xm, y0, x1, y1)}))
+
+
+_GLUED_LABEL = re.compile(r"^([A-Za-z][A-Za-z.#/]+:)([(\d$A-Z].*)$")  # "FaX:614-466-5087", "OF:Transition"
+
+
+def _split_glued_labels(line: list[Word]) -> list[Word]:
+    """A label read glued to its value ("FaX:614-466-5087") becomes the label word and the value word."""
+    out: list[Word] = []
+    for w in line:
+        m = _GLUED_LABEL.match(w.text)
+        out += list(_split_word(w, len(m.group(1)))) if m else [w]
+    return out
+
+
+# an upper-case label read glued to a value in other case or digits ("DATEOctober", "JURISDICTION345th")
+_GLUED_CAPS = re.compile(r"^([A-Z]{3,})(?=[A-Z][a-z]{2}|\d)")
+
+
+def _split_caps_head(p: list[Word]) -> list[list[Word]]:
+    """An upper-case label at the start of a phrase followed, at a word gap, by a value written otherwise (mixed or
+    lower case, digits: "DATE August 14, 1990", "FAX NO. (614) 466-5087", "STUDY NAME Induction of ...") is cut
+    into label and value. Upper-case text with a short number or code ("SEP 15", "KENT III 100", "JANUARY 31, 1997",
+    "ACO Texaco") is no label and value, so: the value holds no upper-case word of two letters or more, starts with
+    no parenthesised words (the label's own note), and has lower-case letters or, without them, at least four
+    digits; a one-word label takes only a value of two words or more with lower-case letters; the label is three
+    letters or more, six words at most, without a comma (a sentence)."""
+    k = 0
+    while k < len(p) and _caps_word(p[k].text):
+        k += 1
+    m = _GLUED_CAPS.match(p[k].text) if k < len(p) else None
+    if m:  # the label's last word read glued to the value ("DATEOctober 27, 1986", "AMENDMENTRequest")
+        a, b = _split_word(p[k], len(m.group(1)))
+        head, rest = list(p[:k]) + [a], [b] + list(p[k + 1:])
+    elif 0 < k < len(p):
+        head, rest = list(p[:k]), list(p[k:])
+    else:
+        return [p]
+    htext, rtext = " ".join(w.text for w in head), " ".join(w.text for w in rest)
+    lower = any(c.islower() for c in rtext)
+    if sum(c.isalpha() for c in htext) < 3 or len(head) > 6 or "," in htext \
+            or any(_caps_word(w.text) for w in rest) or re.match(r"\(\s*[A-Za-z]", rtext) \
+            or not (lower or sum(c.isdigit() for c in rtext) >= 4) or (len(head) == 1 and (len(rest) < 2 or not lower)) \
+            or rest[0].bbox[0] < head[-1].bbox[2] - 0.5 * (head[-1].bbox[3] - head[-1].bbox[1]):
+        return [p]
+    return [head, rest]
+
+
+def _cut_caps_head(p: Phrase) -> list[Phrase]:
+    parts = _split_caps_head(p.words)
+    return [p] if len(parts) == 1 else [Phrase(ws, p.page_no, p.row) for ws in parts]
+
+
 def _split_glyphs(line: list[Word]) -> list[Word]:
     """A box glyph read glued to a word ("NO□", "区SHIP") becomes a word of its own (box width: one line height,
     at most half the word)."""
@@ -116,7 +174,7 @@ def phrases(page: Page) -> list[list[Phrase]]:
         h = sorted(w.bbox[3] - w.bbox[1] for w in line)[len(line) // 2] or 8.0
         if pad != 1.0:  # lines are found and cut into phrases on the boxes as read, stacked lines on tighter boxes
             line = [_tighten(w, pad) for w in line]
-        line = _split_glyphs(line)
+        line = _split_glued_labels(_split_glyphs(line))
         parts: list[list[Word]] = []
         cur = [line[0]]
         for prev, w in zip(line, line[1:]):
@@ -306,6 +364,7 @@ def _body(rows: list[list[Phrase]], start: int, cols: list[tuple[float, float]],
     body_rows: list[list[Phrase]] = []
     first_gap = 0.0
     gaps: list[float] = []  # vertical gaps above each row read (the first: under the header)
+    row_gaps: list[float] = []  # vertical gaps between the rows taken (not under the header, not wrapped lines)
     for rj in range(start, len(rows)):
         # a number wholly outside the table's span (a stamp in the margin) is no cell and ends nothing
         row = [p for p in rows[rj] if _label_like(p) or (p.bbox[2] > cols[0][0] and p.bbox[0] < cols[-1][1])]
@@ -325,8 +384,11 @@ def _body(rows: list[list[Phrase]], start: int, cols: list[tuple[float, float]],
         if any(i is None for i in idx) or len(set(idx)) < len(idx):
             break
         prev = body_rows[-1] if body else None
+        # (a line much tighter under the row above than the rows are to each other continues it even when its
+        # first column is filled: "Robert V. Costello | Schneider, Reilly," over "Jeffrey D. Woolf | Zabin & ...")
         if prev is not None and top - last_y < 0.5 * h and len(row) < len(prev) and \
-                min(idx) > min(_column_of(q, cols) for q in prev) and \
+                (min(idx) > min(_column_of(q, cols) for q in prev)
+                 or (row_gaps and top - last_y < 0.5 * min(row_gaps))) and \
                 all(cells[i] and cells[i][-1].row == body[-1] for i in idx):
             # a wrapped cell: the line, empty in the row's first column, continues the cells just above it
             for p, i in zip(row, idx):
@@ -341,6 +403,8 @@ def _body(rows: list[list[Phrase]], start: int, cols: list[tuple[float, float]],
             break
         for p, i in zip(row, idx):
             cells[i].append(p)
+        if body:
+            row_gaps.append(top - last_y)
         body.append(rj)
         body_rows.append(row)
         last_y = max(p.bbox[3] for p in row)
@@ -457,6 +521,12 @@ def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
                     fields.append(_pair(ph, _tick_value(ticked[id(ph)]), RULE_PRIOR["check_box"], page.page_no))
                     continue
                 if _is_mark(ph.text) or id(ph) in taken:
+                    continue
+                cut = _cut_caps_head(ph)
+                if len(cut) == 2:  # an upper-case label read in one phrase with its value
+                    taken.add(id(ph))
+                    fields.append(_pair(cut[0], _run_on(cut[1], cut[0], rows, taken), RULE_PRIOR["caps_label_right"],
+                                        page.page_no))
                     continue
                 if not _is_key(ph):
                     if not _caps_label(ph):
