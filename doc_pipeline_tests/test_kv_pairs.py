@@ -266,3 +266,14 @@ def test_table_row_wrapped_onto_a_tight_line_with_its_first_column_filled():
     assert ("to", "Robert V. Costello Jeffrey D. Woolf") in got
     assert ("company", "Schneider, Reilly, Zabin & Costello") in got
     assert ("fax number", "415-956-1008") in got and ("to", "Richard M. Heimann") in got
+
+
+def test_low_scoring_pairs_are_not_reported():
+    from doc_pipeline.core.fields.kv import KV_MIN_SCORE, RULE_PRIOR
+
+    # an upper-case label right of its value read with low OCR confidence: raw score under the cut
+    p = page([(40, 100, "DIVISION"), (160, 100, "Milwaukee North")])
+    assert pairs(p) == [("division", "Milwaukee North")]
+    low = p.model_copy(update={"words": [w.model_copy(update={"conf": 0.3}) for w in p.words]})
+    assert RULE_PRIOR["caps_label_right"] * (0.5 + 0.5 * 0.3) < KV_MIN_SCORE
+    assert pairs(low) == []
