@@ -45,3 +45,20 @@ def test_layout_blocks_are_the_same_on_both_runtimes():
     assert [(b.type, b.order) for b in blocks_ov] == [(b.type, b.order) for b in blocks_ort]
     for a, b in zip(blocks_ov, blocks_ort):
         assert a.bbox == pytest.approx(b.bbox, abs=0.5) and a.score == pytest.approx(b.score, abs=1e-3)
+
+
+def test_rapidocr_reads_the_same_words_on_both_runtimes():
+    from doc_pipeline.core.ocr.rapid import RapidOcrEngine
+
+    page = make_docs.text_image(["Invoice 2024-0042 total due 97.99 EUR", "Northwind Paper Services, Main Street 5"],
+                                dpi=200)
+    on_ort = RapidOcrEngine(runtime="onnxruntime")
+    on_openvino = RapidOcrEngine(runtime="openvino")
+    assert on_ort.runtime == "onnxruntime" and on_openvino.runtime == "openvino"
+    words_ort = on_ort.recognize(page, 200)
+    words_ov = on_openvino.recognize(page, 200)
+    assert len(words_ort) >= 10
+    assert [w.text for w in words_ov] == [w.text for w in words_ort]
+    assert [w.box_px for w in words_ov] == [w.box_px for w in words_ort]
+    # the direction classifier runs there too (a second opinion on upside-down pages)
+    assert on_openvino.upside_down_share(page) == pytest.approx(on_ort.upside_down_share(page), abs=0.01)
