@@ -55,6 +55,7 @@
 # export DOCPIPE_NATIVE_RENDER_DPI=100
 # pages OCRed in parallel inside one run; 0 = one per CPU core
 # export DOCPIPE_OCR_WORKERS=0
+# export DOCPIPE_PAGE_CACHE_MB=160        # decoded page images kept per process for the steps after page_images (0 = off)
 # documents one step of a multi-document run works on at once (page_images, layout_blocks, ocr_text, tables)
 # export DOCPIPE_DOC_WORKERS=2
 # scanned-page preprocessing and OCR details (docs/OCR.md)

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # rendering them at 200 dpi only cost time (render, PNG, resize; docs/PERFORMANCE.md); 0 = render_dpi
     native_render_dpi: int = 100
     ocr_workers: int = 0  # 0 = one per CPU core
+    # decoded page images kept per process for the steps after page_images (core/page_cache.py); 0 = off
+    page_cache_mb: int = 160
     # documents a step of a multi-document run works on at once (page_images, layout_blocks, ocr_text, tables): the
     # pages of two documents keep the page pools busy where one document's last page would leave a core idle
     doc_workers: int = 2

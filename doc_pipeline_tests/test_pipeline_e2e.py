@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from doc_pipeline.core.doc_ids import doc_id_for_key
+from doc_pipeline.core.page_cache import decoded_pages
 from doc_pipeline.db import FieldRow, PageRow, StepCheckpoint, TableRow, get_database
 from doc_pipeline.results import build_result
 from doc_pipeline.resources import DocPipelineResource
@@ -34,7 +35,11 @@ def run_end_to_end():
     store.put_bytes("raw/broken.pdf", b"%PDF-1.4\n1 0 obj garbage")
 
     h = Harness()
+    hits_before = decoded_pages().hits
     reqs, results = h.run_sensor_and_runs()
+    # the steps after page_images read the pages they just wrote without decoding them again (core/page_cache.py):
+    # layout and OCR of the scanned page at least, layout of the native one
+    assert decoded_pages().hits - hits_before >= 3
     ids = {doc_id_for_key(k) for k in ("raw/invoice.pdf", "raw/paystub scan.pdf", "raw/broken.pdf")}
     assert sorted(h.keys_of(reqs)) == sorted(ids)
     inv_id, scan_id, bad_id = (doc_id_for_key(k) for k in ("raw/invoice.pdf", "raw/paystub scan.pdf", "raw/broken.pdf"))

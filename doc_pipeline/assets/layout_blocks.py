@@ -1,11 +1,9 @@
-import io
-
 from dagster import AssetExecutionContext, MetadataValue
-from PIL import Image
 
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
 from doc_pipeline.core.layout import get_layout_engine, layout_options
 from doc_pipeline.core.models import LayoutResult, PageImages
+from doc_pipeline.core.page_cache import open_page
 from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.resources import DocPipelineResource
 
@@ -21,7 +19,7 @@ def layout_blocks(context: AssetExecutionContext, docpipe: DocPipelineResource, 
     store = docpipe.store()
 
     def detect(pi):  # in the page pool; one engine per thread (ONNX Runtime with one intra-op thread each)
-        with Image.open(io.BytesIO(store.get_bytes(pi.key))) as img:
+        with open_page(store.get_bytes(pi.key)) as img:
             return pi.page_no, get_layout_engine(s.layout_engine, **options).detect(img, pi.dpi)
 
     pages = dict(ordered_map(detect, imgs.images, s.ocr_workers))

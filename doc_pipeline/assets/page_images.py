@@ -3,6 +3,7 @@ from dagster import AssetExecutionContext
 
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
 from doc_pipeline.core.models import PageImages, RawDocument
+from doc_pipeline.core.page_cache import remember_page
 from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.core.render import iter_page_images, png_bytes, prepare_rendered
 from doc_pipeline.resources import DocPipelineResource
@@ -28,7 +29,9 @@ def page_images(context: AssetExecutionContext, docpipe: DocPipelineResource, do
                                     deskew=s.ocr_deskew, rescale=s.ocr_rescale,
                                     upright_check=s.upright_check_resolved)
         key = page_image_key(doc_id, page_img.page_no)
-        store.put_bytes(key, png_bytes(page_img), "image/png")
+        png = png_bytes(page_img)
+        store.put_bytes(key, png, "image/png")
+        remember_page(png, page_img.image)  # layout, OCR and tables in this process skip decoding it again
         return page_img.meta(key)
 
     # pages are rendered in order in this thread (pdfium is not thread-safe) and finished on all cores

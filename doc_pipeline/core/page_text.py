@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Callable
 
@@ -13,6 +12,7 @@ from doc_pipeline.core.models import LayoutResult, Page, PageImages, PageKind, R
 from doc_pipeline.core.ocr import get_engine
 from doc_pipeline.core.ocr.base import words_to_points
 from doc_pipeline.core.ocr.reading_order import order_words
+from doc_pipeline.core.page_cache import open_page
 from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.core.pdf_pages import PDFIUM_LOCK, text_layer_words
 from doc_pipeline.core.text import mean_conf, words_to_text
@@ -69,8 +69,7 @@ class PageTextReader:
             pi = img_by_page[info.page_no]
             regions = [b.bbox for b in sorted(layout.pages.get(info.page_no, []), key=lambda b: b.order)
                        if b.type != "figure"] if self.layout_order else None
-            with Image.open(io.BytesIO(load_image(pi.key))) as img:
-                img.load()
+            with open_page(load_image(pi.key)) as img:
                 words, engine = self.ocr_image(img, pi.dpi, regions)
             return self._page(info, words, engine, img_by_page, layout)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 from PIL import Image
 
 from doc_pipeline.core import table_model
 from doc_pipeline.core.models import Page, PageImages, PageKind, RawDocument, Table
+from doc_pipeline.core.page_cache import open_page
 from doc_pipeline.core.pdf_pages import PDFIUM_LOCK
 from doc_pipeline.core.table_scan import ruled_tables
 from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
@@ -25,7 +25,7 @@ def page_image_loader(imgs: PageImages, load_bytes: Callable[[str], bytes]) -> P
 
     def page_image(page_no: int):
         pi = by_page.get(page_no)
-        return (Image.open(io.BytesIO(load_bytes(pi.key))), pi.dpi) if pi else None
+        return (open_page(load_bytes(pi.key)), pi.dpi) if pi else None
 
     return page_image
 

@@ -4,12 +4,11 @@ call changes, change it here too."""
 
 from __future__ import annotations
 
-import io
-
 from doc_pipeline.core.fields import extract_fields
 from doc_pipeline.core.ingest import Limits, file_sha256, inspect_document
 from doc_pipeline.core.layout import get_layout_engine, layout_options
 from doc_pipeline.core.models import LayoutResult, PageImages, RawDocument
+from doc_pipeline.core.page_cache import open_page, remember_page
 from doc_pipeline.core.page_text import PageTextReader
 from doc_pipeline.core.render import png_bytes, prepared_page_images
 from doc_pipeline.core.searchable_pdf import searchable_pdf_bytes
@@ -30,14 +29,13 @@ def process_one(path: str) -> dict:
                                          native_dpi=s.native_render_dpi, upright_check=s.upright_check_resolved):
         key = f"pages/{page_img.page_no}.png"
         blobs[key] = png_bytes(page_img)
+        remember_page(blobs[key], page_img.image)
         images.append(page_img.meta(key))
     imgs = PageImages(doc_id=doc_id, images=images)
     engine = get_layout_engine(s.layout_engine, **layout_options(s))
-    from PIL import Image
-
     layout_pages = {}
     for pi in imgs.images:
-        with Image.open(io.BytesIO(blobs[pi.key])) as img:
+        with open_page(blobs[pi.key]) as img:
             layout_pages[pi.page_no] = engine.detect(img, pi.dpi)
     layout = LayoutResult(doc_id=doc_id, pages=layout_pages, engine=engine.name)
     reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang, workers=s.ocr_workers, tessdata=s.tessdata_prefix,
