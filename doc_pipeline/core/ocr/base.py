@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import abc
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from PIL import Image
@@ -19,6 +19,46 @@ class OcrWord:
     line: int = 0
     block: int = 0
     in_dictionary: bool | None = None  # Tesseract: the word is in its language's dictionary (None: not known)
+
+
+ORNAMENT_RUN = 5  # this many identical symbols in a row are a rule or an ornament, not text
+
+
+def strip_ornaments(text: str, min_run: int = ORNAMENT_RUN) -> tuple[str, int, int]:
+    """A word without the rules and ornaments printed with it: a run of `min_run` or more identical symbols
+    (neither letter, digit nor space) that makes up the whole word or stands at its start or end
+    (`*******************` under a total, `********THANK` in a banner, `Total.........`) is drawn decoration;
+    the ground truths of receipts and forms leave it out, and every `*` of it would count as a word. Shorter runs
+    (`**** THANK YOU ****`, `(*)`, `3.30 *`) stay: they are printed as part of the text. Returns the text left
+    and how many characters were cut at the start and at the end."""
+    def run_len(chars: str) -> int:
+        if not chars or chars[0].isalnum() or chars[0].isspace():
+            return 0
+        return len(chars) - len(chars.lstrip(chars[0]))
+
+    head = run_len(text)
+    if head >= len(text):
+        return ("", len(text), 0) if head >= min_run else (text, 0, 0)
+    tail = run_len(text[::-1])
+    head = head if head >= min_run else 0
+    tail = tail if tail >= min_run else 0
+    return text[head:len(text) - tail], head, tail
+
+
+def without_ornaments(words: list[OcrWord], min_run: int = ORNAMENT_RUN) -> list[OcrWord]:
+    """`strip_ornaments` on every word: the box shrinks by the share of characters cut, words that were all
+    decoration are dropped."""
+    out = []
+    for w in words:
+        text, head, tail = strip_ornaments(w.text, min_run)
+        if not text:
+            continue
+        if head or tail:
+            x0, y0, x1, y1 = w.box_px
+            per = (x1 - x0) / max(1, len(w.text))
+            w = replace(w, text=text, box_px=(int(x0 + head * per), y0, int(round(x1 - tail * per)), y1))
+        out.append(w)
+    return out
 
 
 def mean_word_conf(words: list[OcrWord]) -> float:

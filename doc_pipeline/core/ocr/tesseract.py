@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, register_engine
+from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, register_engine, without_ornaments
 
 _CANDIDATES = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                "/usr/share/tessdata", "/usr/local/share/tessdata")
@@ -74,7 +74,7 @@ class TesseractEngine(OcrEngine):
             if not it.Next(level):
                 break
         self.api.Clear()
-        return words
+        return without_ornaments(words)
 
     def detect_orientation(self, image: Image.Image, dpi: int, min_chars: int | None = None) -> tuple[int, float] | None:
         """Tesseract OSD: (degrees clockwise the page is rotated, confidence), or None if unsure. `min_chars`: the

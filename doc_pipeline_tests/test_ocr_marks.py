@@ -1,0 +1,85 @@
+"""OCR post-processing of marks: ornament runs stripped from words, colons standing alone between two detected
+lines of a row found by their shape (core/ocr/base.strip_ornaments, core/ocr/rapid.lone_colons)."""
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from doc_pipeline.core.ocr.base import OcrWord, strip_ornaments, without_ornaments
+from doc_pipeline.core.ocr.rapid import colon_shape, lone_colons
+
+
+def test_long_symbol_runs_are_decoration():
+    assert strip_ornaments("*******************") == ("", 19, 0)
+    assert strip_ornaments("********THANK") == ("THANK", 8, 0)
+    assert strip_ornaments("YOU********") == ("YOU", 0, 8)
+    assert strip_ornaments("Total.........") == ("Total", 0, 9)
+    assert strip_ornaments("=====") == ("", 5, 0)
+
+
+def test_short_runs_and_inner_marks_are_text():
+    for text in ("****", "**", "(*)", "3.30*", "A*****B", "...", "1,250.00", "SR@6%", "-TAX"):
+        assert strip_ornaments(text) == (text, 0, 0)
+
+
+def test_without_ornaments_shrinks_boxes_and_drops_rules():
+    words = [OcrWord("**********", (0, 0, 100, 10), 0.5), OcrWord("*****PLEASE", (0, 20, 110, 30), 0.9),
+             OcrWord("AGAIN", (0, 40, 50, 50), 0.9)]
+    out = without_ornaments(words)
+    assert [w.text for w in out] == ["PLEASE", "AGAIN"]
+    assert out[0].box_px == (50, 20, 110, 30)
+    assert out[1] is words[2]
+
+
+def _dot(x, y, s=4):
+    return (x, y, s, s)
+
+
+def test_colon_shape():
+    h = 30.0
+    assert colon_shape([_dot(10, 8), _dot(10, 18)], h) == (10, 8, 14, 22)
+    assert colon_shape([_dot(10, 18), _dot(10, 8)], h) == (10, 8, 14, 22)  # any order
+    assert colon_shape([_dot(10, 8)], h) is None  # a full stop
+    assert colon_shape([_dot(10, 8), _dot(10, 18), _dot(20, 18)], h) is None  # more ink than a colon
+    assert colon_shape([_dot(10, 8), _dot(20, 18)], h) is None  # not one above the other
+    assert colon_shape([_dot(10, 8), _dot(10, 10)], h) is None  # too close: one blob split
+    assert colon_shape([(10, 2, 3, 20), _dot(10, 25)], h) is None  # a stroke, not a dot ('i', '!')
+
+
+def _row(gap_mark: str | None, colon_grey: int = 0):
+    """A 60 px row: a label block at left, an amount block at right (black bars standing for the detected
+    lines' ink) and something in the gap between them."""
+    img = Image.new("L", (400, 60), 255)
+    d = ImageDraw.Draw(img)
+    d.rectangle((10, 15, 120, 45), fill=0)
+    d.rectangle((300, 15, 380, 45), fill=0)
+    if gap_mark == "colon":
+        d.rectangle((200, 20, 205, 25), fill=colon_grey)
+        d.rectangle((200, 35, 205, 40), fill=colon_grey)
+    elif gap_mark == "dot":
+        d.rectangle((200, 35, 205, 40), fill=colon_grey)
+    elif gap_mark == "letter":
+        d.rectangle((190, 18, 196, 42), fill=0)
+        d.rectangle((200, 20, 205, 25), fill=0)
+        d.rectangle((200, 35, 205, 40), fill=0)
+    return np.asarray(img), [(8, 12, 123, 48), (298, 12, 383, 48)]
+
+
+def test_lone_colon_between_two_lines_of_a_row_is_found():
+    gray, boxes = _row("colon")
+    assert lone_colons(gray, boxes) == [(200, 20, 206, 41)]
+
+
+def test_faint_colon_is_found_too():
+    gray, boxes = _row("colon", colon_grey=100)  # grey dots, lighter than the text (Otsu would miss them)
+    assert len(lone_colons(gray, boxes)) == 1
+
+
+def test_no_colon_where_the_gap_holds_something_else():
+    for mark in (None, "dot", "letter"):
+        gray, boxes = _row(mark)
+        assert lone_colons(gray, boxes) == []
+
+
+def test_no_colon_between_lines_of_different_rows():
+    gray, _ = _row("colon")
+    assert lone_colons(gray, [(8, 0, 123, 20), (298, 40, 383, 60)]) == []
