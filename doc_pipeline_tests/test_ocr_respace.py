@@ -39,3 +39,21 @@ def test_decimal_points_are_never_spaced():
     # a monospace '.' between digits leaves wide air on both sides: "5.6600" must not become "5 .6600"
     assert insert_gap_spaces("5.6600", [9, 9, 1, 1, 1], LH) == "5.6600"
     assert insert_gap_spaces("1,250", [9, 9, 1, 1], LH) == "1,250"
+
+
+def test_monospace_neighbours_one_pitch_apart_are_not_spaced():
+    # "(11900)" in a monospace font: wide air between the two 1s (gap 7 of 28 px), but their centres are one cell
+    # apart like every other pair of the line; the printed space after ':' puts its neighbours two cells apart
+    txt = "VE0S: Ridzuan (11900)"
+    centers = [11, 30, 43, 54, 67, 85, 96, 108, 119, 128, 146, 157, 174, 185, 197, 208, 221, 231, 244]
+    gaps = [6, 0, 1, 4, 10, 3, 2, 3, 3, 3, 3, 8, 7, 8, 3, 2, 2, 4]
+    assert insert_gap_spaces(txt, gaps, 28.0) == "VE0S: Ridzuan ( 1 1900)"  # the ink gap alone
+    assert insert_gap_spaces(txt, gaps, 28.0, centers) == txt
+
+
+def test_pitch_rule_keeps_spaces_two_cells_wide():
+    # "TOTAL:4.90" on a 10 px pitch with a dropped space after ':' (centres 20 px apart, gap 9 of 20 px)
+    txt = "TOTAL:4.90"
+    centers = [0, 10, 20, 30, 40, 50, 70, 80, 90, 100]
+    gaps = [2, 2, 2, 2, 3, 9, 2, 2, 2]
+    assert insert_gap_spaces(txt, gaps, LH, centers) == "TOTAL: 4.90"

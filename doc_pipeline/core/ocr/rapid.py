@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, register_engine, without_ornaments
+from doc_pipeline.core.ocr.lexicon import correct_lines, tesseract_lexicon
 
 
 def _quad_box(quad) -> tuple[int, int, int, int]:
@@ -65,6 +66,8 @@ def halfwidth(text: str) -> str:
 GAP_SPACE_NO_SPACES = 0.4  # x line height: an ink-free gap this wide is a space when the line shows no other space
 GAP_SPACE_REL = 0.75  # ... else this fraction of the line's recognised spaces (median gap), but at least
 GAP_SPACE_MIN = 0.2  # this many line heights
+PITCH_SPACE = 1.2  # ... and character centres this many median pitches apart (monospace `1 1900` is not `11900`)
+PITCH_MIN_PAIRS = 4  # (pitch = centre distance of the line's unspaced neighbours, known from this many pairs)
 
 
 def boundary_gaps(centers: list[float], ink_cols: np.ndarray) -> list[int]:
@@ -81,13 +84,16 @@ def boundary_gaps(centers: list[float], ink_cols: np.ndarray) -> list[int]:
     return gaps
 
 
-def insert_gap_spaces(txt: str, gaps: list[int], line_h: float) -> str:
+def insert_gap_spaces(txt: str, gaps: list[int], line_h: float, centers: list[float] | None = None) -> str:
     """Put back spaces the recogniser dropped. PP-OCR's recogniser (trained mostly on Chinese) often reads
     `TEL : 03-3271` as `TEL:03-3271` or `3.30 *` as `3.30*`, although the print shows a space. Where the ink
     between two characters is as open as the line's own recognised spaces (or, with none, 0.4 line heights),
     a space goes in. The gap is measured between character centres, so the wide side bearings of narrow glyphs
-    in monospace receipt fonts (`1`, `.`, `:`) do not count as spaces. `gaps[i]` follows the i-th non-space
-    character of `txt`."""
+    in monospace receipt fonts (`1`, `.`, `:`) do not count as spaces. With `centers` (x of each non-space
+    character) a new space also needs the two centres `PITCH_SPACE` median character pitches apart: between two
+    `1`s of a monospace font the ink-free run is nearly a whole cell wide (`11900` read as `1 1900`), but their
+    centres are one pitch apart, while a printed space puts them two cells apart. `gaps[i]` follows the i-th
+    non-space character of `txt`."""
     chars = [c for c in txt if c != " "]
     if len(gaps) != len(chars) - 1 or line_h <= 0:
         return txt
@@ -99,13 +105,22 @@ def insert_gap_spaces(txt: str, gaps: list[int], line_h: float) -> str:
             k += 1
     seen = [gaps[i] / line_h for i in spaced if 0 <= i < len(gaps)]
     limit = max(GAP_SPACE_MIN, GAP_SPACE_REL * float(np.median(seen))) if seen else GAP_SPACE_NO_SPACES
+    pitch_min = 0.0
+    if centers is not None and len(centers) == len(chars):
+        pitches = [centers[i + 1] - centers[i] for i in range(len(chars) - 1) if i not in spaced]
+        if len(pitches) >= PITCH_MIN_PAIRS:
+            pitch_min = PITCH_SPACE * float(np.median(pitches))
+
     def decimal_point(j: int) -> bool:  # "5.66", "1,250": the narrow mark between digits is never spaced
         return 0 < j < len(chars) - 1 and chars[j] in ".," and chars[j - 1].isdigit() and chars[j + 1].isdigit()
+
+    def centers_apart(i: int) -> bool:
+        return not pitch_min or centers[i + 1] - centers[i] >= pitch_min
 
     out = []
     for i, c in enumerate(chars):
         out.append(c)
-        if i < len(gaps) and (i in spaced or (gaps[i] / line_h >= limit
+        if i < len(gaps) and (i in spaced or (gaps[i] / line_h >= limit and centers_apart(i)
                                               and not decimal_point(i) and not decimal_point(i + 1))):
             out.append(" ")
     return "".join(out)
@@ -123,7 +138,7 @@ def _respace(txt: str, chars, quad, gray: np.ndarray) -> str:
     level, _ = cv2.threshold(np.ascontiguousarray(crop), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     ink_cols = (crop <= level).any(axis=0)
     centers = [float(np.mean(np.asarray(c[2], dtype=float)[:, 0])) - x0 for c in flat]
-    return insert_gap_spaces(txt, boundary_gaps(centers, ink_cols), float(y1 - y0))
+    return insert_gap_spaces(txt, boundary_gaps(centers, ink_cols), float(y1 - y0), centers)
 
 
 LONE_COLON_CONF = 0.9  # a colon found by its shape alone: sure enough not to send its "line" to a re-reading
@@ -210,10 +225,13 @@ class RapidOcrEngine(OcrEngine):
     name = "rapidocr"
 
     def __init__(self, threads: int = 1, det_limit_side: int = 736, max_side: int = 2000, respace: bool = True,
-                 runtime: str | None = None, find_colons: bool = True, **_):
+                 runtime: str | None = None, find_colons: bool = True, lexicon: bool | None = None, **_):
         from rapidocr import RapidOCR
 
         self.respace, self.find_colons = respace, find_colons
+        if lexicon is None:  # DOCPIPE_OCR_LEXICON=false switches the look-alike respelling off (lexicon.py)
+            lexicon = os.environ.get("DOCPIPE_OCR_LEXICON", "true").strip().lower() not in ("0", "false", "no", "off")
+        self.lexicon = tesseract_lexicon() if lexicon else frozenset()
         # one thread per engine: pages (and documents) already run in parallel, one engine per worker thread
         self.engine = RapidOCR(params={
             "Global.log_level": "critical",
@@ -299,6 +317,7 @@ class RapidOcrEngine(OcrEngine):
             words = without_ornaments(words)
             if words:
                 lines.append(words)
+        lines = correct_lines(lines, self.lexicon)
         if self.find_colons:
             found = [_quad_box(q) for q, t in zip(out.boxes, out.txts) if t and t.strip()]
             n = len(out.txts)
