@@ -107,7 +107,8 @@ def _load(path: str) -> frozenset[str]:
 
 
 def tesseract_lexicon(lang: str = "eng", tessdata: str | None = None) -> frozenset[str]:
-    """Tesseract's word list for `lang`, casefolded (empty when its data is not installed). ~0.7 s once."""
+    """Tesseract's word list for `lang`, casefolded (empty when its data is not installed). ~0.5 s and ~40 MB,
+    once per process."""
     from doc_pipeline.core.ocr.tesseract import find_tessdata
 
     try:

@@ -231,7 +231,7 @@ class RapidOcrEngine(OcrEngine):
         self.respace, self.find_colons = respace, find_colons
         if lexicon is None:  # DOCPIPE_OCR_LEXICON=false switches the look-alike respelling off (lexicon.py)
             lexicon = os.environ.get("DOCPIPE_OCR_LEXICON", "true").strip().lower() not in ("0", "false", "no", "off")
-        self.lexicon = tesseract_lexicon() if lexicon else frozenset()
+        self.use_lexicon = lexicon  # read on the first page (engines made for orientation checks never need it)
         # one thread per engine: pages (and documents) already run in parallel, one engine per worker thread
         self.engine = RapidOCR(params={
             "Global.log_level": "critical",
@@ -317,7 +317,7 @@ class RapidOcrEngine(OcrEngine):
             words = without_ornaments(words)
             if words:
                 lines.append(words)
-        lines = correct_lines(lines, self.lexicon)
+        lines = correct_lines(lines, tesseract_lexicon() if self.use_lexicon else frozenset())
         if self.find_colons:
             found = [_quad_box(q) for q, t in zip(out.boxes, out.txts) if t and t.strip()]
             n = len(out.txts)
