@@ -17,7 +17,8 @@ def test_long_symbol_runs_are_decoration():
 
 
 def test_short_runs_and_inner_marks_are_text():
-    for text in ("****", "**", "(*)", "3.30*", "A*****B", "...", "1,250.00", "SR@6%", "-TAX"):
+    for text in ("****", "**", "(*)", "3.30*", "A*****B", "...", "1,250.00", "SR@6%", "-TAX",
+                 "________", "NAME:_______"):  # underscores are blanks to fill in, not decoration
         assert strip_ornaments(text) == (text, 0, 0)
 
 

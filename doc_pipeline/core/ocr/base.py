@@ -29,10 +29,11 @@ def strip_ornaments(text: str, min_run: int = ORNAMENT_RUN) -> tuple[str, int, i
     (neither letter, digit nor space) that makes up the whole word or stands at its start or end
     (`*******************` under a total, `********THANK` in a banner, `Total.........`) is drawn decoration;
     the ground truths of receipts and forms leave it out, and every `*` of it would count as a word. Shorter runs
-    (`**** THANK YOU ****`, `(*)`, `3.30 *`) stay: they are printed as part of the text. Returns the text left
-    and how many characters were cut at the start and at the end."""
+    (`**** THANK YOU ****`, `(*)`, `3.30 *`) stay: they are printed as part of the text, and so do underscores
+    (`NAME ________` is a blank to fill in, a form cue for fields/classify.py). Returns the text left and how
+    many characters were cut at the start and at the end."""
     def run_len(chars: str) -> int:
-        if not chars or chars[0].isalnum() or chars[0].isspace():
+        if not chars or chars[0].isalnum() or chars[0].isspace() or chars[0] == "_":
             return 0
         return len(chars) - len(chars.lstrip(chars[0]))
 
