@@ -123,9 +123,10 @@ def run_for_documents(context: AssetExecutionContext, dp: DocPipelineResource, s
     db = dp.db()
     outputs: dict[str, StepOutput] = {}
     failed: dict[str, str] = {}
+    failed_earlier = repo.failed_in_run_docs(db, context.run.run_id) if batch else set()
 
     def one(doc_id: str) -> None:
-        if batch and repo.failed_in_run(db, doc_id, context.run.run_id):
+        if doc_id in failed_earlier:
             failed[doc_id] = "failed in an earlier step of this run"
             return
         try:
