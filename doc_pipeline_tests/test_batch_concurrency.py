@@ -103,3 +103,12 @@ def test_a_failing_document_among_concurrent_ones_fails_alone(docpipe_home, monk
     status = {n: repo.get_document(db, doc_id_for_key(f"raw/{n}")) for n in ("good1.pdf", "cut.png", "good2.pdf")}
     assert status["good1.pdf"].status == "done" and status["good2.pdf"].status == "done"
     assert status["cut.png"].status == "failed" and status["cut.png"].error
+    # the later steps of the run skip it (asked once per step): no checkpoints after the step that failed it
+    from sqlalchemy import select
+
+    from doc_pipeline.db import StepCheckpoint
+
+    with db.session() as s:
+        steps = set(s.scalars(select(StepCheckpoint.step).where(
+            StepCheckpoint.doc_id == doc_id_for_key("raw/cut.png"), StepCheckpoint.run_id == res.run_id)))
+    assert steps and steps <= {"raw_pdf", "page_images"}, steps
