@@ -1,9 +1,10 @@
 """Where the ONNX models run: ONNX Runtime, or OpenVINO's CPU plugin reading the same .onnx file.
 
-Measured on this project's CPU host (docs/PERFORMANCE.md, item 25): the layout model (PP-Layout CDLA, 608 x 800) takes
-0.12 CPU s per page on ONNX Runtime with one thread and 0.055 on OpenVINO with one thread, with outputs equal to
-1.5e-5; RapidOCR's PP-OCR detection + recognition on SROIE receipts 3.4 -> 2.0 CPU s per page, the same words. OpenVINO is asked for f32 explicitly: on CPUs with bfloat16 units its default precision is bf16, which is
-faster still but moves the outputs by up to 1.1 (boxes and scores change)."""
+Measured on this project's CPU host (docs/PERFORMANCE.md, item 25): the layout model (PP-Layout CDLA, 608 x 800)
+takes 0.12 CPU s per page on ONNX Runtime with one thread and 0.055 on OpenVINO with one thread, with outputs equal
+to 1.5e-5; RapidOCR's PP-OCR detection + recognition on SROIE receipts 3.4 -> 2.0 CPU s per page, the same words.
+OpenVINO is asked for f32 explicitly: on CPUs with bfloat16 units its default precision is bf16, which is faster
+still but moves the outputs by up to 1.1 (boxes and scores change)."""
 
 from __future__ import annotations
 

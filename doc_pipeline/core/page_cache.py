@@ -66,11 +66,6 @@ class DecodedPages:
         image.load()
         return image
 
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-            self._bytes = 0
-
 
 _CACHE: DecodedPages | None = None
 _CACHE_LOCK = threading.Lock()
@@ -89,9 +84,7 @@ def decoded_pages() -> DecodedPages:
 
 
 def remember_page(png: bytes, image: Image.Image) -> None:
-    cache = decoded_pages()
-    if cache.max_bytes > 0:
-        cache.remember(png, image)
+    decoded_pages().remember(png, image)
 
 
 def open_page(png: bytes) -> Image.Image:
