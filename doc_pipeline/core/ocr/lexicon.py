@@ -161,8 +161,8 @@ def correct_word(text: str, lexicon: frozenset[str] | set[str], keep: set[str] =
     lead, core, trail = _CORE.match(text).groups()
     low = core.casefold()
     digits = any(c.isdigit() for c in low)  # a digit among letters is a misread, however often the page has it
-    if (len(low) < (3 if digits else MIN_LEN) or low in lexicon or (low in keep and not digits) or not re.fullmatch(r"[a-z015]+", low)
-            or sum(c.isalpha() for c in low) < 2 or not _digits_ok(low)):
+    if (len(low) < (3 if digits else MIN_LEN) or low in lexicon or (low in keep and not digits)
+            or not re.fullmatch(r"[a-z015]+", low) or sum(c.isalpha() for c in low) < 2 or not _digits_ok(low)):
         return text
     hits = [w for w in _one_swap(low) if w.isalpha() and w in lexicon]
     if len(hits) != 1:
