@@ -63,8 +63,9 @@ class RapidLayoutEngine(LayoutEngine):
             # the same .onnx file on OpenVINO (about half the CPU per page, same outputs: core/inference.py), behind
             # rapid-layout's own pre- and post-processing, which reads the class names from the model's metadata
             session = _LayoutSessionOnOpenVino(OpenVinoSession(model_path, threads, model_cache_dir()))
-            self.model = ModelHandler(RapidLayoutInput(model_type=ModelType.PP_LAYOUT_CDLA, model_dir_or_path=model_path,
-                                                       conf_thresh=min_score), session)
+            cfg_in = RapidLayoutInput(model_type=ModelType.PP_LAYOUT_CDLA, model_dir_or_path=model_path,
+                                      conf_thresh=min_score)
+            self.model = ModelHandler(cfg_in, session)
         else:
             self.model = RapidLayout(conf_thresh=min_score, engine_cfg=cfg, model_dir_or_path=model_path)
         self.paragraphs = paragraphs

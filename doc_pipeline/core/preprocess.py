@@ -249,7 +249,8 @@ def rescale_factor(glyph_px: float | None) -> float:
 
 
 def prepare_scanned_page(image: Image.Image, dpi: int, *, orientation: bool = True, deskew_pages: bool = True,
-                         rescale: bool = True, max_pixels: int = 60_000_000, upright_check: bool = True) -> PreparedPage:
+                         rescale: bool = True, max_pixels: int = 60_000_000,
+                         upright_check: bool = True) -> PreparedPage:
     """Orientation, deskew and scale normalisation of one scanned page image (see the module doc). `upright_check`:
     skip OSD on pages that clearly_upright proves upright (only for baseline scripts: see baseline_script)."""
     from doc_pipeline.core.images import median_glyph_height
