@@ -68,3 +68,23 @@ def test_rapidocr_reads_the_same_words_on_both_runtimes(docpipe_home):
     assert [w.box_px for w in words_ov] == [w.box_px for w in words_ort]
     # the direction classifier runs there too (a second opinion on upside-down pages)
     assert on_openvino.upside_down_share(page) == pytest.approx(on_ort.upside_down_share(page), abs=0.01)
+
+
+def test_auto_falls_back_to_onnxruntime_when_openvino_cannot_load_a_model(monkeypatch, caplog):
+    """An OpenVINO that fails on this machine (a CPU or library it does not support) must not stop the pipeline when
+    the runtime was picked by `auto`; asked for by name, the failure is raised."""
+    from doc_pipeline.core import inference
+    from doc_pipeline.core.layout import RapidLayoutEngine
+    from doc_pipeline.core.ocr.rapid import RapidOcrEngine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Exception from src/inference/src/core.cpp: unsupported CPU")
+
+    monkeypatch.setattr(inference, "OpenVinoSession", broken)
+    layout = RapidLayoutEngine(runtime="auto")
+    assert layout.runtime == "onnxruntime"
+    assert layout.detect(make_docs.render_page(make_docs.table_pdf_ruled(), dpi=150), 150)
+    assert "OpenVINO could not run the layout model" in caplog.text
+    assert RapidOcrEngine(runtime="auto").runtime == "onnxruntime"
+    with pytest.raises(RuntimeError, match="unsupported CPU"):
+        RapidLayoutEngine(runtime="openvino")

@@ -8,10 +8,16 @@ still but moves the outputs by up to 1.1 (boxes and scores change)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RUNTIMES = ("auto", "onnxruntime", "openvino")
 
@@ -34,6 +40,23 @@ def resolve_runtime(name: str | None = None) -> str:
     if name == "openvino" and not openvino_available():
         raise RuntimeError("DOCPIPE_MODEL_RUNTIME=openvino needs the openvino package (pip install openvino)")
     return name
+
+
+def on_openvino(requested: str | None, build: Callable[[], T], what: str) -> T | None:
+    """`build()` (something running on OpenVINO), or None after a warning when it fails and the runtime was chosen
+    by `auto`: the caller then stays on ONNX Runtime (an OpenVINO that cannot load a model on this machine must not
+    stop the pipeline). An explicit DOCPIPE_MODEL_RUNTIME=openvino re-raises."""
+    if requested is None:
+        from doc_pipeline.settings import get_settings
+
+        requested = get_settings().model_runtime
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001 - any OpenVINO failure; reported, then ONNX Runtime serves
+        if requested == "openvino":
+            raise
+        log.warning("OpenVINO could not run the %s (%s: %s); using ONNX Runtime", what, type(exc).__name__, exc)
+        return None
 
 
 def model_cache_dir() -> Path | None:

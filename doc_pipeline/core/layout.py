@@ -52,21 +52,22 @@ class RapidLayoutEngine(LayoutEngine):
         from rapid_layout.model_handler import ModelHandler, ModelProcessor
         from rapid_layout.utils.typings import ModelType, RapidLayoutInput
 
-        from doc_pipeline.core.inference import OpenVinoSession, model_cache_dir, resolve_runtime
+        from doc_pipeline.core.inference import OpenVinoSession, model_cache_dir, on_openvino, resolve_runtime
 
         # one intra-op thread: pages run in parallel on the page pool instead, and ONNX Runtime's own threads
         # mostly spin (measured: the same wall time per page at twice the CPU with its default thread count)
         cfg = {"intra_op_num_threads": threads} if threads > 0 else {}
         model_path = ModelProcessor.get_model_path(ModelType.PP_LAYOUT_CDLA)  # inside the wheel, nothing downloaded
-        self.runtime = resolve_runtime(runtime)
+        self.runtime, self.model = resolve_runtime(runtime), None
         if self.runtime == "openvino":
             # the same .onnx file on OpenVINO (about half the CPU per page, same outputs: core/inference.py), behind
             # rapid-layout's own pre- and post-processing, which reads the class names from the model's metadata
-            session = _LayoutSessionOnOpenVino(OpenVinoSession(model_path, threads, model_cache_dir()))
             cfg_in = RapidLayoutInput(model_type=ModelType.PP_LAYOUT_CDLA, model_dir_or_path=model_path,
                                       conf_thresh=min_score)
-            self.model = ModelHandler(cfg_in, session)
-        else:
+            self.model = on_openvino(runtime, lambda: ModelHandler(cfg_in, _LayoutSessionOnOpenVino(
+                OpenVinoSession(model_path, threads, model_cache_dir()))), "layout model")
+        if self.model is None:
+            self.runtime = "onnxruntime"
             self.model = RapidLayout(conf_thresh=min_score, engine_cfg=cfg, model_dir_or_path=model_path)
         self.paragraphs = paragraphs
         handler = getattr(getattr(self.model, "model_handler", self.model), "model_processors", None)

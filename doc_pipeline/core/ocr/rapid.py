@@ -249,7 +249,7 @@ class RapidOcrEngine(OcrEngine):
         """Run the detection, recognition and direction models on OpenVINO when that is the runtime (core/inference.py:
         SROIE pages 3.4 -> 2.0 CPU s, the same words). rapidocr loads its ONNX Runtime sessions lazily; they are
         loaded here and their inference is handed to OpenVINO, reading the same .onnx files."""
-        from doc_pipeline.core.inference import OpenVinoStandIn, onnx_model_path, resolve_runtime
+        from doc_pipeline.core.inference import OpenVinoStandIn, on_openvino, onnx_model_path, resolve_runtime
 
         if resolve_runtime(runtime) != "openvino":
             return "onnxruntime"
@@ -258,8 +258,12 @@ class RapidOcrEngine(OcrEngine):
         paths = [onnx_model_path(getattr(getattr(p, "session", None), "session", None)) for p in parts]
         if not all(paths):  # another rapidocr version's internals: stay on ONNX Runtime
             return "onnxruntime"
-        for part, path in zip(parts, paths):
-            part.session = OpenVinoStandIn(part.session, path, threads)
+        stand_ins = on_openvino(runtime, lambda: [OpenVinoStandIn(p.session, path, threads)
+                                                  for p, path in zip(parts, paths)], "PP-OCR models")
+        if stand_ins is None:
+            return "onnxruntime"
+        for part, stand_in in zip(parts, stand_ins):
+            part.session = stand_in
         return "openvino"
 
     def upside_down_share(self, image: Image.Image, max_side: int = 1200) -> float | None:
