@@ -5,7 +5,7 @@ from PIL import Image, ImageFilter
 
 from doc_pipeline.core.ocr import get_engine
 from doc_pipeline.core.ocr.auto import needs_second_reading, page_confidence
-from doc_pipeline.core.ocr.base import OcrWord
+from doc_pipeline.core.ocr.base import OcrWord, mean_word_conf
 from doc_pipeline.core.page_text import PageTextReader
 from doc_pipeline_tests import make_docs
 
@@ -17,10 +17,22 @@ def w(conf):
 
 
 def test_second_reading_only_below_the_threshold_or_when_nothing_was_read():
-    assert page_confidence([w(0.8), w(1.0)]) == 0.9
+    assert page_confidence([w(0.8), w(1.0)]) == 0.9  # no word of two characters: the mean of all
     assert not needs_second_reading([w(0.95), w(0.91)], 0.9)
     assert needs_second_reading([w(0.95), w(0.7)], 0.9)
     assert needs_second_reading([], 0.9)
+
+
+def test_speckles_read_as_marks_do_not_make_a_page_unsure():
+    """One-character marks (a clean scan's speckles at 300 dpi) do not count; unsure real words do."""
+    def word(text, conf):
+        return OcrWord(text=text, box_px=(0, 0, 1, 1), conf=conf)
+
+    sure_words = [word("Invoice", 0.96), word("97.99", 0.95), word("Northwind", 0.94)] * 3
+    specks = [word(".", 0.3), word("'", 0.25), word("-", 0.4)] * 3
+    assert page_confidence(sure_words + specks) > 0.9 > mean_word_conf(sure_words + specks)
+    assert not needs_second_reading(sure_words + specks, 0.9)
+    assert needs_second_reading(sure_words + [word("Tota1", 0.4), word("arnount", 0.5)] * 3, 0.9)
 
 
 def test_a_clean_page_is_read_by_tesseract_alone():
