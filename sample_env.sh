@@ -59,6 +59,7 @@
 # documents one step of a multi-document run works on at once (page_images, layout_blocks, ocr_text, tables)
 # export DOCPIPE_DOC_WORKERS=2
 # scanned-page preprocessing and OCR details (docs/OCR.md)
+# export DOCPIPE_OCR_LEXICON=true           # rapidocr/fusion: respell look-alike misreads against Tesseract's word list
 # export DOCPIPE_OCR_ORIENTATION=true      # Tesseract OSD: turn pages by 90/180/270 when confident
 # export DOCPIPE_OCR_UPRIGHT_CHECK=true    # skip OSD on pages whose glyph baselines prove them upright (Latin/Cyrillic/Greek languages)
 # export DOCPIPE_OCR_DESKEW=true           # straighten small skews

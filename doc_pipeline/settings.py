@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     run_batch_max_bytes: int = 32 * 1024 * 1024
     tessdata_prefix: str | None = None
     # OCR quality (docs/OCR.md): scanned-page preprocessing and engine selection
+    ocr_lexicon: bool = True  # rapidocr/fusion: respell PP-OCR words one look-alike away from a Tesseract word-list word
     ocr_orientation: bool = True  # Tesseract OSD, turn pages by 90/180/270 when confident (~0.1-0.3 s/page)
     # skip OSD on pages whose glyph baselines prove them upright (~0.01 s/page; Latin/Cyrillic/Greek ocr_lang only)
     ocr_upright_check: bool = True

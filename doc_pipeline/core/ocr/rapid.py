@@ -230,7 +230,9 @@ class RapidOcrEngine(OcrEngine):
 
         self.respace, self.find_colons = respace, find_colons
         if lexicon is None:  # DOCPIPE_OCR_LEXICON=false switches the look-alike respelling off (lexicon.py)
-            lexicon = os.environ.get("DOCPIPE_OCR_LEXICON", "true").strip().lower() not in ("0", "false", "no", "off")
+            from doc_pipeline.settings import get_settings
+
+            lexicon = get_settings().ocr_lexicon
         self.use_lexicon = lexicon  # read on the first page (engines made for orientation checks never need it)
         # one thread per engine: pages (and documents) already run in parallel, one engine per worker thread
         self.engine = RapidOCR(params={
