@@ -235,6 +235,7 @@ class RapidOcrEngine(OcrEngine):
             lexicon = get_settings().ocr_lexicon
         self.use_lexicon = lexicon  # read on the first page (engines made for orientation checks never need it)
         # one thread per engine: pages (and documents) already run in parallel, one engine per worker thread
+        threads = int(threads or os.cpu_count() or 1)
         self.engine = RapidOCR(params={
             "Global.log_level": "critical",
             "Global.use_cls": False,  # 180-degree text lines are handled by page orientation (OSD) instead
@@ -242,10 +243,10 @@ class RapidOcrEngine(OcrEngine):
             "Global.return_single_char_box": True,  # per-character boxes + scores: word box and min score
             "Global.max_side_len": max_side,
             "Det.limit_side_len": det_limit_side,
-            "EngineConfig.onnxruntime.intra_op_num_threads": int(threads or os.cpu_count() or 1),
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         })
-        self.runtime = self._use_runtime(runtime, int(threads or os.cpu_count() or 1))
+        self.runtime = self._use_runtime(runtime, threads)
 
     def _use_runtime(self, runtime: str | None, threads: int) -> str:
         """Run the detection, recognition and direction models on OpenVINO when that is the runtime (core/inference.py:
