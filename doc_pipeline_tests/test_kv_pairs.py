@@ -277,3 +277,33 @@ def test_low_scoring_pairs_are_not_reported():
     low = p.model_copy(update={"words": [w.model_copy(update={"conf": 0.3}) for w in p.words]})
     assert RULE_PRIOR["caps_label_right"] * (0.5 + 0.5 * 0.3) < KV_MIN_SCORE
     assert pairs(low) == []
+
+
+def test_mixed_case_label_without_colon_takes_a_filled_in_value_right_or_below():
+    # a row of labels over a row of values on a line that also holds a "Label: value" (so no table)
+    items = [(40, 100, "Name: Dan Straka"), (260, 100, "Date Prepared"), (400, 100, "Page")]
+    items += [(262, 114, "8-17-88"), (402, 114, "1 of 1")]
+    items += [(40, 160, "Date"), (90, 160, "October 17, 1979")]  # a label without colon, its value right of it
+    got = pairs(page(items))
+    assert ("name", "Dan Straka") in got
+    assert ("date prepared", "8-17-88") in got and ("page", "1 of 1") in got
+    assert ("date", "October 17, 1979") in got
+
+
+def test_names_and_printed_text_without_colon_are_no_labels():
+    # a name over an address (no form word in the name), printed text right of a form word (no digits: no entry)
+    items = [(40, 100, "Madelyn J. Chaber"), (40, 114, "101 California Street, Suite 2200")]
+    # (each at its own left edge: left-aligned printed lines would read as a column of labels)
+    items += [(100, 160, "Research Firm"), (220, 160, "The Data Group")]
+    items += [(160, 200, "Telephone Number"), (160, 214, "Direct Line")]  # a label under a label
+    assert pairs(page(items)) == []
+
+
+def test_value_under_a_label_is_no_printed_label_or_parenthesised_note():
+    items = [(40, 100, "Ship To:"), (40, 114, "CUSTOMER SHIPPING NUMBER")]
+    items += [(40, 160, "Airline:"), (40, 174, "(CHECK ONE)")]
+    items += [(40, 220, "Attn:"), (40, 234, "JOHN SMITH")]  # an upper-case name is a value
+    items += [(40, 280, "Fax:"), (40, 294, "(614) 466-5087")]  # a phone number is a value
+    got = pairs(page(items))
+    assert not any(k in ("ship to", "airline") for k, _ in got)
+    assert ("attn", "JOHN SMITH") in got and ("fax", "(614) 466-5087") in got

@@ -233,7 +233,7 @@ def key_name(text: str) -> str:
 # rule scores higher and the isotonic "kv" map (calibration.json) can tell the rules apart. The earlier hand-set
 # priors ranked a label's right neighbour (70% right) above table cells (87%), which no monotone map can undo.
 RULE_PRIOR = {"table": 0.85, "check_box": 0.8, "label_right": 0.7, "label_column": 0.55, "caps_label_below": 0.55,
-              "caps_label_right": 0.45, "label_below": 0.2}
+              "caps_label_right": 0.45, "label_below": 0.2, "plain_right": 0.5, "plain_below": 0.6}
 
 
 # Pairs whose raw score (rule prior x OCR confidence factor, before calibration) is below this are not reported:
@@ -551,6 +551,11 @@ def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
                                 and not (_printed_label(right) and _aligned_labels(right, rows, ri) >= 1):
                             taken.add(id(right))
                             fields.append(_pair(ph, _run_on(right, ph, rows, taken), RULE_PRIOR["label_column"], page.page_no))
+                        else:
+                            value, conf = _plain_value(ph, right, rows, ri, taken)
+                            if value is not None:
+                                taken.add(id(value))
+                                fields.append(_pair(ph, _run_on(value, ph, rows, taken), conf, page.page_no))
                         continue
                     # printed upper-case label with a differently written (typed/handwritten) value to its right
                     if right is not None and not _caps_label(right) and not _is_key(right) \
@@ -570,6 +575,53 @@ def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
                     key = _key_with_head(ph, rows, ri, taken)
                     fields.append(_pair(key, _run_on(value, ph, rows, taken), conf, page.page_no))
     return [f for f in fields if f is not None]
+
+
+# Words that name a field on printed forms (general English form vocabulary, written down without looking at any
+# corpus form): a mixed-case phrase without a colon ("Date Prepared", "Sender Voice Number") is read as a label only
+# when it holds one of them, so that names and running text ("Madelyn J. Chaber" over an address) are not.
+LABEL_WORDS = frozenset("""
+date dated time day name names number no # page pages fax phone tel telephone facsimile voice telex email e-mail
+to from subject re address street city state zip country company firm department dept division office title
+position signature signed sender recipient recipients attention attn cc amount total cost costs price fee fees rate
+quantity qty code type description comments comment remarks notes note reference ref file account client customer
+project approved received prepared requested submitted checked by location contact region brand product item unit
+budget period start end due issued age sex id order invoice manager director estimate value size weight status
+purpose reason job test sample study report distribution via copies source method objective result results
+""".split())
+
+
+def _plain_label(p: Phrase) -> bool:
+    """A printed label without a colon in mixed case: a printed field name (capital start, no digits) of at most six
+    words holding a form word (``LABEL_WORDS``)."""
+    return _printed_label(p) and not _caps_label(p) and len(p.words) <= 6 and _has_label_word(p)
+
+
+def _has_label_word(p: Phrase) -> bool:
+    return any(w.strip("():#.,").lower() in LABEL_WORDS for w in p.text.split())
+
+
+def _plain_value(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri: int, taken: set[int]):
+    """The value of a mixed-case label without a colon (``_plain_label``): a free phrase with digits (a date, number,
+    amount: a filled-in entry, not more printed text) right of it on its line, else starting under it (between its
+    left edge, less a line height, and its right edge) on one of the next two lines, tight under it (gap < 1.5 line
+    heights): a row of labels over a row of values ("Date Prepared | Page" over "8-17-88 | 1 of 1"). The value is
+    no label itself."""
+    if not _plain_label(key):
+        return None, 0.0
+
+    def value(q: Phrase) -> bool:
+        return id(q) not in taken and not _is_mark(q.text) and not _is_key(q) and not _plain_label(q) \
+            and not _caps_label(q) and any(c.isdigit() for c in q.text)
+
+    kh = key.h
+    if right is not None and right.bbox[0] - key.bbox[2] < 15 * kh and value(right):
+        return right, RULE_PRIOR["plain_right"]
+    for nrow in rows[ri + 1: ri + 3]:
+        cands = [q for q in nrow if key.bbox[0] - kh < q.bbox[0] < key.bbox[2] and q.bbox[1] - key.bbox[3] < 1.5 * kh]
+        if cands:
+            return (cands[0], RULE_PRIOR["plain_below"]) if value(cands[0]) else (None, 0.0)
+    return None, 0.0
 
 
 def _tick_value(mark: Phrase) -> Phrase:
@@ -675,7 +727,17 @@ def _value_for(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri: 
             and not _under_key(right, rows[ri - 1] if ri else [], kh):
         return right, RULE_PRIOR["label_right"]
     q = _below(key, rows, ri, taken)
-    return (q, RULE_PRIOR["label_below"]) if q is not None else (None, 0.0)
+    if q is None or _not_a_value_below(q):
+        return None, 0.0
+    return q, RULE_PRIOR["label_below"]
+
+
+def _not_a_value_below(q: Phrase) -> bool:
+    """A phrase under a "Label:" that is no filled-in value: a printed upper-case label (letters only, with a form
+    word: "CUSTOMER SHIPPING NUMBER", "DATE"; "JOHN SMITH" is a value) or a parenthesised note ("(CHECK ONE)", "(Name)"; a phone number "(614) 466-5087" is a value)."""
+    t = q.text.strip()
+    return (_caps_label(q) and not any(c.isdigit() for c in t) and _has_label_word(q)) \
+        or bool(re.match(r"\(\s*[A-Za-z]", t))
 
 
 def _below(key: Phrase, rows: list[list[Phrase]], ri: int, taken: set[int]) -> Phrase | None:
