@@ -307,3 +307,17 @@ def test_value_under_a_label_is_no_printed_label_or_parenthesised_note():
     got = pairs(page(items))
     assert not any(k in ("ship to", "airline") for k, _ in got)
     assert ("attn", "JOHN SMITH") in got and ("fax", "(614) 466-5087") in got
+
+
+def test_a_number_sign_label_is_a_label_without_colon_and_no_value():
+    items = [(40, 100, "DIVISION NAME:"), (200, 100, "#REPS"), (260, 100, "7")]
+    got = pairs(page(items))
+    assert ("#reps", "7") in got
+    assert not any(v == "#REPS" for _, v in got)
+
+
+def test_fax_header_lines_and_broken_off_sentences_are_no_upper_case_labels():
+    items = [(40, 60, "97 TUE 18:39 FAX 212"), (300, 60, "5578")]
+    items += [(40, 100, "OUR FAX NUMBER IS"), (200, 100, "(212) 935-6801.")]
+    items += [(40, 140, "STUDY NUMBER"), (200, 140, "I-7016.401")]
+    assert pairs(page(items)) == [("study number", "I-7016.401")]

@@ -196,9 +196,12 @@ def _label_word(t: str) -> bool:
     return t.endswith(":") and any(c.isalpha() for c in t)
 
 
+_COUNT_LABEL = re.compile(r"^#\s?[A-Za-z]{2,}\.?$")  # "# REPS", "#Open": "number of ...", a label even without colon
+
+
 def _is_key(p: Phrase) -> bool:
     t = p.text.strip()
-    return _label_word(p.words[-1].text) and 1 <= len(t.rstrip(":").strip()) <= 60
+    return (_label_word(p.words[-1].text) and 1 <= len(t.rstrip(":").strip()) <= 60) or bool(_COUNT_LABEL.match(t))
 
 
 def _caps_label(p: Phrase) -> bool:
@@ -557,6 +560,8 @@ def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
                                 taken.add(id(value))
                                 fields.append(_pair(ph, _run_on(value, ph, rows, taken), conf, page.page_no))
                         continue
+                    if _no_label_text(ph):
+                        continue
                     # printed upper-case label with a differently written (typed/handwritten) value to its right
                     if right is not None and not _caps_label(right) and not _is_key(right) \
                             and not _is_mark(right.text) and id(right) not in taken and right.bbox[0] - ph.bbox[2] < 20 * ph.h:
@@ -622,6 +627,18 @@ def _plain_value(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri
         if cands:
             return (cands[0], RULE_PRIOR["plain_below"]) if value(cands[0]) else (None, 0.0)
     return None, 0.0
+
+
+_TIME = re.compile(r"\d{1,2}\s?:\s?\d{2}")
+_OPEN_END = frozenset("at is are was the and or a an".split())  # a label does not end in these: a sentence does
+
+
+def _no_label_text(p: Phrase) -> bool:
+    """Printed text that is no label though written like one: a fax header line (a time, "FEB 25 '98 18:23 FR"), a
+    number or code of three digits or more ("DPW 30-59"), a sentence broken off at a gap ("OUR FAX NUMBER IS")."""
+    t = p.text
+    return bool(_TIME.search(t)) or sum(c.isdigit() for c in t) >= 3 \
+        or p.words[-1].text.strip(".,").lower() in _OPEN_END
 
 
 def _tick_value(mark: Phrase) -> Phrase:
