@@ -321,3 +321,9 @@ def test_fax_header_lines_and_broken_off_sentences_are_no_upper_case_labels():
     items += [(40, 100, "OUR FAX NUMBER IS"), (200, 100, "(212) 935-6801.")]
     items += [(40, 140, "STUDY NUMBER"), (200, 140, "I-7016.401")]
     assert pairs(page(items)) == [("study number", "I-7016.401")]
+
+
+def test_printed_item_name_takes_an_amount_right_of_it():
+    items = [(100, 100, "Steel tips"), (220, 100, "$ 1,045.00")]
+    items += [(160, 150, "Acme Products"), (300, 150, "Boston")]  # printed text, no amount: no pair
+    assert pairs(page(items)) == [("steel tips", "$ 1,045.00")]

@@ -613,6 +613,11 @@ def _plain_value(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri
     heights): a row of labels over a row of values ("Date Prepared | Page" over "8-17-88 | 1 of 1"). The value is
     no label itself."""
     if not _plain_label(key):
+        # a printed item name with an amount right of it ("Steel tips  $ 1,045.00")
+        if right is not None and _printed_label(key) and not _caps_label(key) and len(key.words) <= 6 \
+                and not _no_label_text(key) and _AMOUNT.match(right.text.strip()) and id(right) not in taken \
+                and right.bbox[0] - key.bbox[2] < 15 * key.h:
+            return right, RULE_PRIOR["plain_right"]
         return None, 0.0
 
     def value(q: Phrase) -> bool:
@@ -629,6 +634,7 @@ def _plain_value(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri
     return None, 0.0
 
 
+_AMOUNT = re.compile(r"^\$\s?\d[\d,. ]*$")  # "$ 30.00", "$1,045.00"
 _TIME = re.compile(r"\d{1,2}\s?:\s?\d{2}")
 _OPEN_END = frozenset("at is are was the and or a an".split())  # a label does not end in these: a sentence does
 
