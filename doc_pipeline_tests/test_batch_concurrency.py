@@ -112,3 +112,38 @@ def test_a_failing_document_among_concurrent_ones_fails_alone(docpipe_home, monk
         steps = set(s.scalars(select(StepCheckpoint.step).where(
             StepCheckpoint.doc_id == doc_id_for_key("raw/cut.png"), StepCheckpoint.run_id == res.run_id)))
     assert steps and steps <= {"raw_pdf", "page_images"}, steps
+
+
+def test_a_run_sharing_the_cores_reads_its_pages_in_one_thread(docpipe_home, monkeypatch):
+    """A burst's runs side by side (tagged with their share of the cores, here 1) do not start a page pool of
+    DOCPIPE_OCR_WORKERS threads each: every page of the run is rendered, laid out and OCRed in one thread, so each
+    engine loads once per run. Without the tag the pages of a document spread over the page pool."""
+    from doc_pipeline.assets._step import DOC_WORKERS_TAG, page_workers_for
+    from doc_pipeline.core.ocr.tesseract import TesseractEngine
+
+    assert page_workers_for({DOC_WORKERS_TAG: "1"}, 0) == 1 and page_workers_for({}, 3) == 3
+    assert page_workers_for({DOC_WORKERS_TAG: "4"}, 2) == 2  # never more threads than DOCPIPE_OCR_WORKERS
+    monkeypatch.setenv("DOCPIPE_OCR_WORKERS", "2")
+    monkeypatch.setenv("DOCPIPE_LAYOUT_ENGINE", "none")
+    monkeypatch.setenv("DOCPIPE_RUN_SLOTS", "1")
+    _reset_caches()
+    threads: list[str] = []
+    real = TesseractEngine.recognize
+
+    def recognize(self, image, dpi):  # observes the thread; the real engine still reads the page
+        import threading
+
+        threads.append(threading.current_thread().name)
+        return real(self, image, dpi)
+
+    monkeypatch.setattr(TesseractEngine, "recognize", recognize)
+    raw = get_settings().storage_root / "raw"
+    raw.mkdir(parents=True)
+    (raw / "a.pdf").write_bytes(_scanned_pdf(["Invoice number 4711"], pages=3))
+    (raw / "b.pdf").write_bytes(_scanned_pdf(["Closing balance 88.10"], pages=3))
+    h = Harness()
+    (req,) = h.tick()
+    # the tag the sensor puts on a burst's runs side by side (test_sensor: 3 runs on 2 cores get "1")
+    (res,) = h.execute([req._replace(tags={**req.tags, DOC_WORKERS_TAG: "1"})])
+    assert res.success
+    assert len(threads) >= 6 and len(set(threads)) == 1, threads

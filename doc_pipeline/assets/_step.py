@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from doc_pipeline.assets.partitions import documents_partitions
 from doc_pipeline.core.errors import DocumentError
+from doc_pipeline.core.parallel import resolve_workers
 from doc_pipeline.db import repo
 from doc_pipeline.notify import notify_document_event
 from doc_pipeline.results import derived_key
@@ -107,6 +108,16 @@ def doc_workers_for(run_tags: Mapping[str, str], default: int) -> int:
     concurrent runs (they share the cores), else DOCPIPE_DOC_WORKERS."""
     tag = run_tags.get(DOC_WORKERS_TAG, "")
     return max(1, int(tag)) if tag.isdigit() else default
+
+
+def page_workers_for(run_tags: Mapping[str, str], default: int) -> int:
+    """Threads for a document's pages (the page pools of page_images, layout_blocks and ocr_text): at most the
+    run's share of the cores when the sensor tagged it as one of a burst's runs side by side, else
+    DOCPIPE_OCR_WORKERS (0 = one per core). Each page thread loads its own engines (layout model, Tesseract, OSD,
+    RapidOCR on unsure pages), so 3 runs x 2 page threads on 2 cores paid every engine's start-up 6 times."""
+    workers = resolve_workers(default)
+    tag = run_tags.get(DOC_WORKERS_TAG, "")
+    return max(1, min(workers, int(tag))) if tag.isdigit() else workers
 
 
 def run_for_documents(context: AssetExecutionContext, dp: DocPipelineResource, step: str, fn: PerDocument,

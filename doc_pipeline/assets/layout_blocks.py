@@ -1,6 +1,6 @@
 from dagster import AssetExecutionContext, MetadataValue
 
-from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
+from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, page_workers_for, save_derived
 from doc_pipeline.core.layout import get_layout_engine, layout_options
 from doc_pipeline.core.models import LayoutResult, PageImages
 from doc_pipeline.core.page_cache import open_page
@@ -22,7 +22,7 @@ def layout_blocks(context: AssetExecutionContext, docpipe: DocPipelineResource, 
         with open_page(store.get_bytes(pi.key)) as img:
             return pi.page_no, get_layout_engine(s.layout_engine, **options).detect(img, pi.dpi)
 
-    pages = dict(ordered_map(detect, imgs.images, s.ocr_workers))
+    pages = dict(ordered_map(detect, imgs.images, page_workers_for(context.run.tags, s.ocr_workers)))
     save_derived(docpipe, "layout_blocks", doc_id, LayoutResult(doc_id=doc_id, pages=pages, engine=s.layout_engine))
     counts: dict[str, int] = {}
     for blocks in pages.values():

@@ -1,7 +1,7 @@
 
 from dagster import AssetExecutionContext
 
-from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
+from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, page_workers_for, save_derived
 from doc_pipeline.core.models import LayoutResult, OcrResult, PageImages, RawDocument
 from doc_pipeline.core.page_text import PageTextReader
 from doc_pipeline.core.searchable_pdf import searchable_pdf_bytes
@@ -20,7 +20,8 @@ def ocr_text(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_i
     imgs = load_derived(docpipe, "page_images", doc_id, PageImages)
     layout = load_derived(docpipe, "layout_blocks", doc_id, LayoutResult)
     store = docpipe.store()
-    reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang, workers=s.ocr_workers,
+    reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang,
+                            workers=page_workers_for(context.run.tags, s.ocr_workers),
                             tessdata=s.tessdata_prefix, recheck_below=s.ocr_recheck_below,
                             layout_order=s.ocr_layout_order, escalate_below=s.ocr_escalate_below)
     raw_path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)

@@ -1,7 +1,7 @@
 
 from dagster import AssetExecutionContext
 
-from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, save_derived
+from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, page_workers_for, save_derived
 from doc_pipeline.core.models import PageImages, RawDocument
 from doc_pipeline.core.page_cache import remember_page
 from doc_pipeline.core.parallel import ordered_map
@@ -36,6 +36,7 @@ def page_images(context: AssetExecutionContext, docpipe: DocPipelineResource, do
 
     # pages are rendered in order in this thread (pdfium is not thread-safe) and finished on all cores
     images = list(ordered_map(finish, iter_page_images(path, raw, s.render_dpi, s.max_page_pixels,
-                                                       s.max_image_pixels, s.native_render_dpi), s.ocr_workers))
+                                                       s.max_image_pixels, s.native_render_dpi),
+                                page_workers_for(context.run.tags, s.ocr_workers)))
     save_derived(docpipe, "page_images", doc_id, PageImages(doc_id=doc_id, images=images))
     return StepOutput({"pages": len(images), "dpi": s.render_dpi, "native_dpi": s.native_render_dpi})
