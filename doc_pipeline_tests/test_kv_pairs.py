@@ -327,3 +327,17 @@ def test_printed_item_name_takes_an_amount_right_of_it():
     items = [(100, 100, "Steel tips"), (220, 100, "$ 1,045.00")]
     items += [(160, 150, "Acme Products"), (300, 150, "Boston")]  # printed text, no amount: no pair
     assert pairs(page(items)) == [("steel tips", "$ 1,045.00")]
+
+
+def test_upper_case_label_words_read_glued_are_spaced_again(monkeypatch):
+    from doc_pipeline.core.fields import kv
+
+    words = {"fax", "number", "date", "of", "event", "tele", "copy", "losi", "to", "quant", "required", "telecopy"}
+    monkeypatch.setattr(kv, "_lexicon", lambda: frozenset(words))
+    assert kv._respace("FAXNUMBER:") == "FAX NUMBER:"
+    assert kv._respace("*DATE OFEVENT:") == "*DATE OF EVENT:"
+    assert kv._respace("TELECOPY NO:") == "TELECOPY NO:"  # a dictionary word
+    assert kv._respace("Losito") == "Losito"  # mixed case: a name
+    assert kv._respace("QUANTTTYREQUIRED") == "QUANTTTYREQUIRED"  # no reading as dictionary words
+    items = [(40, 100, "FAXNUMBER:"), (140, 100, "(336) 335-7392")]
+    assert pairs(page(items)) == [("fax number", "(336) 335-7392")]

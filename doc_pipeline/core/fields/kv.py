@@ -251,7 +251,7 @@ KV_MIN_SCORE = 0.35
 
 def _pair(key: Phrase | str, value: Phrase, conf: float, page_no: int, key_box=None) -> ExtractedField | None:
     """The pair as a field, None when its raw score is under ``KV_MIN_SCORE``."""
-    ktext = key if isinstance(key, str) else key.text
+    ktext = _respace(key if isinstance(key, str) else key.text)
     kbox = key_box if isinstance(key, str) else key.bbox
     kconf = 1.0 if isinstance(key, str) else key.conf
     raw = conf * (0.5 + 0.5 * min(kconf, value.conf))
@@ -262,6 +262,62 @@ def _pair(key: Phrase | str, value: Phrase, conf: float, page_no: int, key_box=N
         confidence=round(calibrate(raw, "kv"), 4), page_no=page_no,
         bbox=union_bbox([kbox, value.bbox]), source=FieldSource.kv, evidence=f"{ktext} {value.text}",
         engine=ENGINE)
+
+
+def _lexicon() -> frozenset[str]:
+    """An English word list (Tesseract's, casefolded; empty when Tesseract's data is not installed)."""
+    from doc_pipeline.core.ocr.lexicon import tesseract_lexicon
+
+    return tesseract_lexicon()
+
+
+_JOINERS = frozenset(("of", "to", "for", "and", "in", "on"))
+
+
+def _glued_splits(w: str, n: int, lex: frozenset[str]) -> list[list[str]]:
+    if n == 1:
+        return [[w]] if len(w) >= 2 and w in lex else []
+    return [[w[:i]] + r for i in range(2, len(w) - 1) if w[:i] in lex for r in _glued_splits(w[i:], n - 1, lex)]
+
+
+def _respace(text: str) -> str:
+    """Upper-case label words OCR read glued together ("FAXNUMBER", "DATE OFEVENT:") spaced again: an upper-case
+    word of letters (6 or more) that is no dictionary word and reads as two or three dictionary words (each "of",
+    "to" ..., a form word of 3 letters or more - ``LABEL_WORDS`` - or any word of 4 letters or more) of which the most are form words, one such
+    reading only. Words that split into no form word ("QUANTTTYREQUIRED", "TELECOPY") and words in mixed or lower
+    case (names: "Losito") are left as read."""
+    out = []
+    for tok in text.split(" "):
+        core = tok.rstrip(":.")
+        low = core.lower()
+        if len(low) < 6 or not low.isalpha() or not core.isupper():
+            out.append(tok)
+            continue
+        lex = _lexicon()
+        if not lex or low in lex:
+            out.append(tok)
+            continue
+        best, score = None, 0
+        for n in (2, 3):
+            for parts in _glued_splits(low, n, lex):
+                if any(p not in _JOINERS and (len(p) < 3 or (len(p) < 4 and p not in LABEL_WORDS)) for p in parts):
+                    continue  # short dictionary entries ("eco", "py") make too many readings
+                sc = sum(p in LABEL_WORDS or p in _JOINERS for p in parts)
+                if sc > score:
+                    best, score = parts, sc
+                elif sc == score and best is not None and len(parts) == len(best):
+                    best = None if sc else best  # two readings as good: leave the word alone
+            if best is not None and score:
+                break
+        if best is None or not score:
+            out.append(tok)
+            continue
+        i, pieces = 0, []
+        for part in best:  # the word's own letters (case kept), cut at the reading's boundaries
+            pieces.append(core[i:i + len(part)])
+            i += len(part)
+        out.append(" ".join(pieces) + tok[len(core):])
+    return " ".join(out)
 
 
 # ------------------------------------------------------------------------------------------ tables
