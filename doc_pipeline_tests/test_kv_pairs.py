@@ -314,6 +314,8 @@ def test_a_number_sign_label_is_a_label_without_colon_and_no_value():
     got = pairs(page(items))
     assert ("#reps", "7") in got
     assert not any(v == "#REPS" for _, v in got)
+    # the value under a count label is a number, not the product name on the next line
+    assert pairs(page([(40, 100, "#CASES"), (40, 114, "KENT III K.S.")])) == []
 
 
 def test_fax_header_lines_and_broken_off_sentences_are_no_upper_case_labels():

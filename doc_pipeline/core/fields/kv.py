@@ -806,8 +806,8 @@ def _value_for(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri: 
             and not _under_key(right, rows[ri - 1] if ri else [], kh):
         return right, RULE_PRIOR["label_right"]
     q = _below(key, rows, ri, taken)
-    if q is None or _not_a_value_below(q):
-        return None, 0.0
+    if q is None or _not_a_value_below(q) or (_COUNT_LABEL.match(key.text.strip()) and not any(c.isdigit() for c in q.text)):
+        return None, 0.0  # (a count's value under "# CASES" is a number)
     return q, RULE_PRIOR["label_below"]
 
 
