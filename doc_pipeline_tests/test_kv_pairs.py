@@ -343,3 +343,9 @@ def test_upper_case_label_words_read_glued_are_spaced_again(monkeypatch):
     assert kv._respace("QUANTTTYREQUIRED") == "QUANTTTYREQUIRED"  # no reading as dictionary words
     items = [(40, 100, "FAXNUMBER:"), (140, 100, "(336) 335-7392")]
     assert pairs(page(items)) == [("fax number", "(336) 335-7392")]
+
+
+def test_caption_printed_under_its_value():
+    items = [(200, 100, "March 30, 1993"), (210, 114, "Date")]
+    items += [(40, 200, "Roper Starch"), (40, 214, "Research Firm")]  # printed text over a caption: no number
+    assert pairs(page(items)) == [("date", "March 30, 1993")]

@@ -236,7 +236,8 @@ def key_name(text: str) -> str:
 # rule scores higher and the isotonic "kv" map (calibration.json) can tell the rules apart. The earlier hand-set
 # priors ranked a label's right neighbour (70% right) above table cells (87%), which no monotone map can undo.
 RULE_PRIOR = {"table": 0.85, "check_box": 0.8, "label_right": 0.7, "label_column": 0.55, "caps_label_below": 0.55,
-              "caps_label_right": 0.45, "label_below": 0.2, "plain_right": 0.5, "plain_below": 0.6}
+              "caps_label_right": 0.45, "label_below": 0.2, "plain_right": 0.5, "plain_below": 0.6,
+              "plain_above": 0.45}
 
 
 # Pairs whose raw score (rule prior x OCR confidence factor, before calibration) is below this are not reported:
@@ -687,6 +688,12 @@ def _plain_value(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri
         cands = [q for q in nrow if key.bbox[0] - kh < q.bbox[0] < key.bbox[2] and q.bbox[1] - key.bbox[3] < 1.5 * kh]
         if cands:
             return (cands[0], RULE_PRIOR["plain_below"]) if value(cands[0]) else (None, 0.0)
+    if right is None and ri:
+        # a caption printed under the line its value was written on ("475,592" over "Case No.")
+        cands = [q for q in rows[ri - 1] if _xoverlap(q.bbox, key.bbox) > 0.5 * min(q.bbox[2] - q.bbox[0], key.bbox[2] - key.bbox[0])
+                 and key.bbox[1] - q.bbox[3] < 1.5 * kh]
+        if len(cands) == 1 and value(cands[0]):
+            return cands[0], RULE_PRIOR["plain_above"]
     return None, 0.0
 
 
