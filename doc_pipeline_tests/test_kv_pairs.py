@@ -275,8 +275,17 @@ def test_low_scoring_pairs_are_not_reported():
     p = page([(40, 100, "DIVISION"), (160, 100, "Milwaukee North")])
     assert pairs(p) == [("division", "Milwaukee North")]
     low = p.model_copy(update={"words": [w.model_copy(update={"conf": 0.3}) for w in p.words]})
-    assert RULE_PRIOR["caps_label_right"] * (0.5 + 0.5 * 0.3) < KV_MIN_SCORE
+    assert RULE_PRIOR["caps_label_right"] * 0.3 < KV_MIN_SCORE
     assert pairs(low) == []
+    # one word read with low confidence is enough (one misread word makes the pair wrong), however sure the rest is
+    one = p.model_copy(update={"words": [w.model_copy(update={"conf": 0.4 if w.text == "North" else 0.97})
+                                         for w in p.words]})
+    assert pairs(one) == []
+    # ... but a table cell or a value right of "Label:" (more reliable rules) with that word is still reported
+    t = page([(40, 100, "Region:"), (120, 100, "Milwaukee North")])
+    t = t.model_copy(update={"words": [w.model_copy(update={"conf": 0.45 if w.text == "North" else 0.97})
+                                       for w in t.words]})
+    assert pairs(t) == [("region", "Milwaukee North")]
 
 
 def test_mixed_case_label_without_colon_takes_a_filled_in_value_right_or_below():
