@@ -286,6 +286,15 @@ def test_low_scoring_pairs_are_not_reported():
     t = t.model_copy(update={"words": [w.model_copy(update={"conf": 0.45 if w.text == "North" else 0.97})
                                        for w in t.words]})
     assert pairs(t) == [("region", "Milwaukee North")]
+    # a label without a form word (LABEL_WORDS) counts as less sure for the cut: the same read is not reported
+    from doc_pipeline.core.fields.kv import NO_FORM_WORD
+
+    assert RULE_PRIOR["label_right"] * 0.45 >= KV_MIN_SCORE > RULE_PRIOR["label_right"] * 0.45 * NO_FORM_WORD
+    v = page([(40, 100, "Vehicle:"), (120, 100, "Milwaukee North")])
+    v = v.model_copy(update={"words": [w.model_copy(update={"conf": 0.45 if w.text == "North" else 0.97})
+                                       for w in v.words]})
+    assert pairs(v) == []
+    assert pairs(page([(40, 100, "Vehicle:"), (120, 100, "Milwaukee North")])) == [("vehicle", "Milwaukee North")]
 
 
 def test_mixed_case_label_without_colon_takes_a_filled_in_value_right_or_below():
