@@ -71,3 +71,20 @@ def test_the_page_records_which_reading_it_got():
     assert engine == "tesseract" and words
     words, engine = reader.ocr_image(_faded(make_docs.text_image(LINES, dpi=200)), 200)
     assert engine == "rapidocr+tesseract"
+
+
+def test_an_escalated_page_hands_tesseracts_words_to_the_fusion(monkeypatch):
+    """Tesseract's first reading is the fusion's dictionary check (fusion.prefer_dictionary_words), not waste."""
+    from doc_pipeline.core.ocr.fusion import FusionEngine
+
+    seen = {}
+
+    def fake(self, image, dpi, page_words=None):
+        seen["words"] = page_words
+        return []
+
+    monkeypatch.setattr(FusionEngine, "recognize", fake)
+    img = make_docs.text_image(LINES, dpi=200)
+    first = get_engine("tesseract").recognize(img, 200)
+    get_engine("auto", escalate_below=1.01).recognize(img, 200)  # every page escalates
+    assert seen["words"] and [w.text for w in seen["words"]] == [w.text for w in first]

@@ -189,3 +189,52 @@ def test_page_text_reader_uses_layout_regions_in_points():
 def test_rotation_applied_from_steps():
     assert rotation_applied(["grayscale", "rotate_90", "deskew_+1.20"]) == 90
     assert rotation_applied(["grayscale"]) == 0
+
+
+# ---- dictionary check against Tesseract's reading of the page (auto) ----------------------------------------
+
+from doc_pipeline.core.ocr.fusion import line_members, prefer_dictionary_words  # noqa: E402
+
+LEXICON = {"amount", "incl", "gst", "summary", "level", "page", "paget", "jin", "tel"}
+
+
+def test_a_non_word_gives_way_to_the_dictionary_reading_of_the_same_place():
+    primary = [w("Anount", 0, 0, 60, 10, 1.0), w("Incl.", 70, 0, 110, 10, 1.0), w("GST", 120, 0, 150, 10, 1.0)]
+    secondary = [w("Amount", 1, 0, 59, 10, 0.7, in_dictionary=True), w("Incl.", 70, 0, 110, 10, 0.9, in_dictionary=True),
+                 w("GST", 121, 0, 150, 10, 0.9, in_dictionary=True)]
+    out = prefer_dictionary_words(primary, secondary, LEXICON)
+    assert [x.text for x in out] == ["Amount", "Incl.", "GST"]
+    assert {x.line for x in out} == {0}
+    assert prefer_dictionary_words([w("FACS1MILE", 0, 0, 80, 10)], [w("FACSIMILE", 0, 0, 80, 10, in_dictionary=True)],
+                                   LEXICON | {"facsimile"})[0].text == "FACSIMILE"  # a digit among letters
+
+
+@pytest.mark.parametrize("read, other, in_dictionary", [
+    ("Amount", "Arnount", True),  # PP-OCR's reading is a word already
+    ("Anount", "Amount", False),  # Tesseract did not find it in its dictionary
+    ("Page1", "Paget", True),  # a trailing digit is a number, not a misread letter
+    ("Jln", "Jin", True),  # too short: abbreviations sit one look-alike from words
+    ("Sumnary", "Summary!", True),  # different punctuation
+    ("Lcvcl", "Level.", True),
+    ("Transporiation", "Amount", True),  # not a respelling
+    ("Levvel", "Level", True),  # not as many characters
+])
+def test_dictionary_check_leaves_these_alone(read, other, in_dictionary):
+    primary = [w(read, 0, 0, 60, 10, 1.0)]
+    secondary = [w(other, 0, 0, 60, 10, 0.95, in_dictionary=in_dictionary)]
+    assert prefer_dictionary_words(primary, secondary, LEXICON)[0].text == read
+
+
+def test_a_spelling_the_page_repeats_is_a_name_and_stays():
+    primary = [w("Sumnary", 0, 0, 60, 10)]
+    secondary = [w("Summary", 0, 0, 60, 10, in_dictionary=True)]
+    assert prefer_dictionary_words(primary, secondary, LEXICON, repeated={"sumnary"})[0].text == "Sumnary"
+    assert prefer_dictionary_words(primary, secondary, LEXICON)[0].text == "Summary"
+    assert prefer_dictionary_words(primary, secondary, frozenset())[0].text == "Sumnary"  # no word list: no check
+
+
+def test_line_members_are_the_other_readings_words_on_the_line():
+    line = [w("TOTAL", 100, 50, 160, 70), w("4.90", 300, 50, 340, 70)]
+    others = [w("TOTAL", 101, 51, 159, 69), w("4.90", 301, 52, 339, 71), w("above", 100, 20, 160, 40),
+              w("right", 400, 50, 450, 70), w("half", 200, 62, 240, 82)]
+    assert [x.text for x in line_members(line, others)] == ["TOTAL", "4.90"]

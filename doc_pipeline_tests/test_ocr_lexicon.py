@@ -104,3 +104,15 @@ def test_tesseract_lexicon_when_installed():
     if not lex:
         pytest.skip("Tesseract's eng.traineddata not installed")
     assert {"amount", "total", "cashier", "qty"} <= lex and "arnount" not in lex
+
+
+@pytest.mark.parametrize("read, right", [
+    ("NOTÉ:", "NOTE:"),  # PP-OCR's stray accents on English words
+    ("Prépared", "Prepared"),
+    ("mentiòn", "mention"),
+    ("yoù", "you"),  # short words too: only the marks change
+    ("café", "café"),  # a word of the list with its accent stays
+    ("Zérnik", "Zérnik"),  # without the marks no word either: a name
+])
+def test_stray_diacritics_are_dropped_when_that_makes_a_word(read, right):
+    assert correct_word(read, LEX | {"note", "prepared", "mention", "you", "café"}) == right

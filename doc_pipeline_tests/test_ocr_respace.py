@@ -57,3 +57,29 @@ def test_pitch_rule_keeps_spaces_two_cells_wide():
     centers = [0, 10, 20, 30, 40, 50, 70, 80, 90, 100]
     gaps = [2, 2, 2, 2, 3, 9, 2, 2, 2]
     assert insert_gap_spaces(txt, gaps, LH, centers) == "TOTAL: 4.90"
+
+
+def test_a_gap_beside_a_detached_mark_is_a_space_whatever_the_pitch():
+    # "TEL:03-3271" printed "TEL : 03-3271" in a proportional font: the narrow colon keeps its neighbours' centres
+    # within a pitch (rule of 1.2 pitches fails) and the gaps (6 px = 0.3 line heights) are under the line's own
+    # space (10 px), but next to a colon a gap of 0.25 line heights is a space
+    txt = "TEL:03-3271 9872"
+    centers = [0, 10, 20, 27, 36, 46, 56, 66, 76, 86, 96, 116, 126, 136, 146]
+    gaps = [2, 2, 6, 6, 2, 2, 2, 2, 2, 2, 10, 2, 2, 2]
+    assert insert_gap_spaces(txt, gaps, LH, centers) == "TEL : 03-3271 9872"
+
+
+def test_a_colon_set_tight_against_its_word_stays_attached():
+    txt = "Date:23/12/17 Time:7:13"
+    chars = [c for c in txt if c != " "]
+    centers = [10.0 * i for i in range(len(chars))]
+    gaps = [2] * (len(chars) - 1)
+    gaps[3] = gaps[4] = 4  # 0.2 line heights either side of "Date:": under DETACHED_GAP
+    gaps[12] = 12  # the recognised space
+    assert insert_gap_spaces(txt, gaps, LH, centers) == txt
+
+
+def test_detached_marks_only_next_to_something_else():
+    # two marks side by side ("**") or a decimal point are no place for the rule
+    assert insert_gap_spaces("3.30**", [1, 1, 1, 6, 6], LH, [0, 10, 20, 30, 40, 50]) == "3.30 **"
+    assert insert_gap_spaces("4.90", [6, 6, 1], LH, [0, 10, 20, 30]) == "4.90"

@@ -6,6 +6,10 @@ receipts, faint forms and photographed pages it loses whole lines that PP-OCR fi
 corpus: SROIE 68 vs 91, FUNSD 54 vs 78). Tesseract's own mean word confidence tells the two apart: 0.93-0.96 on
 clean generated pages, 0.47-0.91 on the SROIE and FUNSD scans (15 of each, docs/OCR.md), so pages under
 `escalate_below` (DOCPIPE_OCR_ESCALATE_BELOW, 0.9) pay for the second reading and clean pages do not.
+
+Tesseract's first reading is not thrown away on an escalated page: the fusion engine checks every PP-OCR line
+against it (`fusion.prefer_dictionary_words`: a non-word PP-OCR reading such as `Anount` gives way to Tesseract's
+`Amount` at the same place), at no extra OCR.
 """
 
 from __future__ import annotations
@@ -55,4 +59,4 @@ class AutoEngine(OcrEngine):
             return words
         fusion = get_engine("fusion", **self._fusion_opts)  # loaded on the first unsure page only
         self.name = fusion.name
-        return fusion.recognize(image, dpi)
+        return fusion.recognize(image, dpi, page_words=words)  # Tesseract's words: the dictionary check

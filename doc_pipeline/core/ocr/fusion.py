@@ -9,15 +9,24 @@ Inside a re-read line that PP-OCR keeps as a whole, single words are still taken
 more confident, the word is in its dictionary and it only respells letters (`choose_words`): PP-OCR's
 Chinese-trained recogniser misreads English words (`Irvolce`, `THOUNK`) that Tesseract's dictionary gets right,
 while Tesseract is the worse reader of digits and punctuation.
+
+Where Tesseract has read the whole page already (the `auto` engine's first reading, handed over as `page_words`),
+every line gets a dictionary check against it, whatever PP-OCR's confidence (`prefer_dictionary_words`): a PP-OCR
+word that is not in the word list is replaced by Tesseract's reading of the same stretch when that is a dictionary
+word of the same length that only respells letters (`Anount` / `Amount`, `Sumnary` / `Summary`, `Transporiation`
+/ `Transportation`). PP-OCR is as sure of those misreads as of its right words, so its confidence cannot pick them.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 from PIL import Image
 
 from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, get_engine, mean_word_conf, register_engine
+from doc_pipeline.core.ocr.lexicon import MIN_LEN, digits_ok, tesseract_lexicon
 
 LINE_TARGET_HEIGHT = 40  # px: Tesseract reads single lines best with capitals around 25-30 px
 
@@ -135,6 +144,58 @@ def choose_words(primary: list[OcrWord], secondary: list[OcrWord] | None, *, mar
     return out
 
 
+def line_members(line: list[OcrWord], words: list[OcrWord], min_overlap: float = 0.5) -> list[OcrWord]:
+    """The words of another reading of the page that lie on this line (vertical overlap of at least `min_overlap`
+    of the smaller height, box centre within the line's horizontal extent), left to right."""
+    x0 = min(w.box_px[0] for w in line)
+    y0 = min(w.box_px[1] for w in line)
+    x1 = max(w.box_px[2] for w in line)
+    y1 = max(w.box_px[3] for w in line)
+    out = []
+    for w in words:
+        bx0, by0, bx1, by1 = w.box_px
+        overlap = min(y1, by1) - max(y0, by0)
+        if overlap >= min_overlap * max(1, min(y1 - y0, by1 - by0)) and x0 <= (bx0 + bx1) / 2 <= x1:
+            out.append(w)
+    return sorted(out, key=lambda w: w.box_px[0])
+
+
+def _core(text: str) -> str:
+    """A word without its leading / trailing punctuation, casefolded (`Amount:` -> `amount`)."""
+    return re.sub(r"^\W+|\W+$", "", text).casefold()
+
+
+def prefer_dictionary_words(primary: list[OcrWord], secondary: list[OcrWord], lexicon, repeated=frozenset()
+                            ) -> list[OcrWord]:
+    """Dictionary check of one line against a second reading of it (Tesseract's reading of the whole page), made
+    whatever either engine's confidence says: for each stretch both read (`align_segments`), the secondary words
+    replace the primary ones when the primary is not a word of `lexicon` (Tesseract's word list), the secondary
+    is (each of its words, by the list and by Tesseract's own `in_dictionary`), the two have as many letters and
+    digits, and the change only respells letters (`word_swap_ok`). The primary stretch must be a word of at least
+    `lexicon.MIN_LEN` characters whose digits could be look-alikes (`lexicon.digits_ok`: `FACS1MILE` yes, `Page1`
+    and `3rd` no), and a spelling the page repeats (`repeated`, casefolded) is a name and stays. PP-OCR misreads
+    `Anount`, `Sumnary`, `Transporiation` with character scores of ~1.0, so its confidence cannot single them
+    out; the dictionary and the second reading together can. The new words keep the line's numbers."""
+    if not secondary or not lexicon:
+        return primary
+    out: list[OcrWord] = []
+    for p, s in align_segments(primary, secondary):
+        if not p:
+            continue
+        p_core = "".join(_core(w.text) for w in p)
+        s_core = "".join(_core(w.text) for w in s)
+        if (s and len(p_core) >= MIN_LEN and len(p_core) == len(s_core) and digits_ok(p_core)
+                and not all(_core(w.text) in lexicon for w in p)
+                and not (len(p) == 1 and p[0].text.casefold() in repeated)
+                and all(w.in_dictionary and _core(w.text) in lexicon for w in s)
+                and word_swap_ok(" ".join(w.text for w in p), " ".join(w.text for w in s))):
+            out.extend(OcrWord(text=w.text, box_px=w.box_px, conf=w.conf, line=p[0].line, block=p[0].block,
+                               in_dictionary=True) for w in s)
+            continue
+        out.extend(p)
+    return out
+
+
 @register_engine("fusion")
 class FusionEngine(OcrEngine):
     """RapidOCR for the page, Tesseract for the lines RapidOCR is unsure of (DOCPIPE_OCR_RECHECK_BELOW): the whole
@@ -150,22 +211,29 @@ class FusionEngine(OcrEngine):
         self.tess_line = get_engine("tesseract", psm=7, **opts)  # PSM 7: the image is one text line
         self.last_choices: list[str] = []
 
-    def recognize(self, image: Image.Image, dpi: int) -> list[OcrWord]:
+    def recognize(self, image: Image.Image, dpi: int, page_words: list[OcrWord] | None = None) -> list[OcrWord]:
+        """`page_words`: Tesseract's reading of the whole page, when the caller has one (the `auto` engine): every
+        line is then checked against it (`prefer_dictionary_words`)."""
         gray = image.convert("L")
         words: list[OcrWord] = []
         self.last_choices = []
         lines = self.rapid.recognize_lines(image)
         vocabulary = page_vocabulary(lines, self.recheck_below)
+        lexicon = tesseract_lexicon() if page_words and self.rapid.use_lexicon else frozenset()
+        counts = Counter(w.text.casefold() for line in lines for w in line)
+        repeated = {k for k, n in counts.items() if n >= 2}
         for line in lines:
             second = None
             if line_conf(line) < self.recheck_below:
                 second = self._read_line(gray, line, dpi)
             choice = choose_line(line, second, margin=self.margin)
             self.last_choices.append(choice.engine)
+            chosen = choice.words
             if choice.engine == "rapidocr" and second and self.word_level:
-                words.extend(choose_words(line, second, margin=self.margin, page_words=vocabulary))
-            else:
-                words.extend(choice.words)
+                chosen = choose_words(line, second, margin=self.margin, page_words=vocabulary)
+            if lexicon and chosen:
+                chosen = prefer_dictionary_words(chosen, line_members(chosen, page_words), lexicon, repeated)
+            words.extend(chosen)
         return words  # engine line numbers; page_text orders them (reading_order)
 
     def _read_line(self, gray: Image.Image, line: list[OcrWord], dpi: int) -> list[OcrWord]:

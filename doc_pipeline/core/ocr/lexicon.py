@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import struct
 import threading
+import unicodedata
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
@@ -134,7 +135,7 @@ def _one_swap(word: str) -> set[str]:
     return out
 
 
-def _digits_ok(word: str) -> bool:
+def digits_ok(word: str) -> bool:
     """Digits may only be look-alikes inside letters (`FACS1MILE`, `CO0K`) or a leading 0 (`0ff`)."""
     for i, c in enumerate(word):
         if c.isdigit():
@@ -154,15 +155,24 @@ def _same_case(template: str, word: str) -> str:
     return word
 
 
+def without_marks(text: str) -> str:
+    """`text` with its diacritics dropped (`Prépared` -> `Prepared`); letters without a decomposition stay."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
 def correct_word(text: str, lexicon: frozenset[str] | set[str], keep: set[str] = frozenset()) -> str:
     """`text` respelled by one look-alike substitution when it is not a dictionary word and exactly one
     substitution makes it one; leading / trailing punctuation is kept (`Cashler#:` is looked up as `Cashler`).
     `keep`: casefolded spellings to leave alone (the page's repeated words)."""
     lead, core, trail = _CORE.match(text).groups()
     low = core.casefold()
+    if not low.isascii() and low not in lexicon and low not in keep:
+        plain = without_marks(core)
+        if plain != core and plain.casefold() in lexicon:  # `NOTÉ`, `Prépared`, `mentiòn`: PP-OCR's stray accents
+            return lead + plain + trail
     digits = any(c.isdigit() for c in low)  # a digit among letters is a misread, however often the page has it
     if (len(low) < (3 if digits else MIN_LEN) or low in lexicon or (low in keep and not digits)
-            or not re.fullmatch(r"[a-z015]+", low) or sum(c.isalpha() for c in low) < 2 or not _digits_ok(low)):
+            or not re.fullmatch(r"[a-z015]+", low) or sum(c.isalpha() for c in low) < 2 or not digits_ok(low)):
         return text
     hits = [w for w in _one_swap(low) if w.isalpha() and w in lexicon]
     if len(hits) != 1:
