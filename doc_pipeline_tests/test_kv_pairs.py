@@ -367,3 +367,15 @@ def test_caption_printed_under_its_value():
     items = [(200, 100, "March 30, 1993"), (210, 114, "Date")]
     items += [(40, 200, "Roper Starch"), (40, 214, "Research Firm")]  # printed text over a caption: no number
     assert pairs(page(items)) == [("date", "March 30, 1993")]
+
+
+def test_label_notes_in_parentheses_and_number_sign_colon():
+    # a label's note written in another case stays with it; "#:" ends a label
+    p = page([(40, 100, "Acme Corp. PAGES (including Cover Sheet):"), (330, 100, "12")])
+    assert [ph.text for ph in phrases(p)[0]][:2] == ["Acme Corp.", "PAGES (including Cover Sheet):"]
+    assert ("pages (including cover sheet)", "12") in pairs(p)
+    got = pairs(page([(40, 100, "Telephone:"), (200, 100, "FAX #:"), (260, 100, "(615) 638-6458")]))
+    assert ("fax #", "(615) 638-6458") in got and not any(v == "FAX #:" for _, v in got)
+    # a note right of a label is no value: the value is the phrase after it
+    got = pairs(page([(40, 100, "Late Registration Fee:"), (200, 100, "(after September 1)"), (360, 100, "$150.00")]))
+    assert got == [("late registration fee", "$150.00")]

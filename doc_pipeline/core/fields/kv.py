@@ -78,12 +78,19 @@ def _split_label_run(words: list[Word]) -> list[list[Word]]:
     """Cut before a label that ends in ':' mid-phrase: the label is the run of words written like the word with
     the colon (upper case or not) before it, e.g. "Milw. South | DIVISION NAME:" or "ADMIN. OFFICE | Fax:"."""
     for i in range(1, len(words)):
-        if _label_word(words[i].text) and not words[i - 1].text.endswith(":"):
+        if _label_word(words[i].text) and not words[i - 1].text.endswith(":") \
+                and any(c.isalpha() for c in words[i].text):  # ("#:" ends the label before it: "FAX #:")
             caps = _caps_word(words[i].text)
             j = i
             while j > 0 and (not any(c.isalpha() for c in words[j - 1].text)
                              or _caps_word(words[j - 1].text) == caps):
                 j -= 1
+            if 0 < j and words[j].text.startswith("("):
+                # the label's note in parentheses may be written otherwise: "PAGES (including Cover Sheet):"
+                caps = _caps_word(words[j - 1].text)
+                while j > 0 and (not any(c.isalpha() for c in words[j - 1].text)
+                                 or _caps_word(words[j - 1].text) == caps):
+                    j -= 1
             if 0 < j:
                 return [words[:j]] + _split_label_run(words[j:])
     return [words]
@@ -193,7 +200,7 @@ def phrases(page: Page) -> list[list[Phrase]]:
 
 def _label_word(t: str) -> bool:
     """A word ending a label: a colon after letters ("Date:", "NO:"), not after a time's hours ("18:")."""
-    return t.endswith(":") and any(c.isalpha() for c in t)
+    return t.endswith(":") and (any(c.isalpha() for c in t) or t == "#:")
 
 
 _COUNT_LABEL = re.compile(r"^#\s?[A-Za-z]{2,}\.?$")  # "# REPS", "#Open": "number of ...", a label even without colon
@@ -716,6 +723,7 @@ def _plain_value(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri
 
 
 _AMOUNT = re.compile(r"^\$\s?\d[\d,. ]*$")  # "$ 30.00", "$1,045.00"
+_NOTE = re.compile(r"^\(\s*[A-Za-z][^()]*\)$")  # a note in parentheses: "(prior to September 1)", "(CHECK ONE)"
 _TIME = re.compile(r"\d{1,2}\s?:\s?\d{2}")
 _OPEN_END = frozenset("at is are was the and or a an".split())  # a label does not end in these: a sentence does
 
@@ -824,6 +832,13 @@ def _under_key(q: Phrase, above: list[Phrase], kh: float) -> bool:
 def _value_for(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri: int, taken: set[int]):
     kx0, ky0, kx1, ky1 = key.bbox
     kh = key.h
+    row = rows[ri]
+    if right is not None and _NOTE.match(right.text.strip()) and id(right) not in taken and right in row:
+        # the label's note right of it ("Fee: (prior to September 1)  $135.00"): the value is the phrase after it
+        i = row.index(right)
+        if i + 1 < len(row) and not _NOTE.match(row[i + 1].text.strip()):
+            taken.add(id(right))
+            right = row[i + 1]
     # right of the key, same line, not itself a key
     # (a phrase already given to a label, e.g. the one right above it, is not taken twice)
     if right is not None and not _is_key(right) and id(right) not in taken and right.bbox[0] - kx1 < 25 * kh \
