@@ -1,10 +1,12 @@
 """OCR post-processing of marks: ornament runs stripped from words, colons standing alone between two detected
-lines of a row found by their shape (core/ocr/base.strip_ornaments, core/ocr/rapid.lone_colons)."""
+lines of a row found by their shape, underscores joining words split (core/ocr/base.strip_ornaments,
+core/ocr/rapid.lone_colons, core/ocr/base.split_underlines)."""
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
-from doc_pipeline.core.ocr.base import OcrWord, strip_ornaments, without_ornaments
+from doc_pipeline.core.ocr.base import OcrWord, split_underlines, strip_ornaments, without_ornaments, without_underlines
 from doc_pipeline.core.ocr.rapid import colon_shape, lone_colons
 
 
@@ -84,3 +86,30 @@ def test_no_colon_where_the_gap_holds_something_else():
 def test_no_colon_between_lines_of_different_rows():
     gray, _ = _row("colon")
     assert lone_colons(gray, [(8, 0, 123, 20), (298, 40, 383, 60)]) == []
+
+
+# ---- underlines read as underscores ------------------------------------------------------------------------
+
+
+
+@pytest.mark.parametrize("read, words", [
+    ("North_DIVISION", ["North", "DIVISION"]),  # the form's rule under filled-in words, read in place of a space
+    ("on_12-13-89", ["on", "12-13-89"]),
+    ("_relatingtoTobacco", ["relatingtoTobacco"]),  # dropped at the start
+    ("not_a.", ["not", "a."]),
+    ("095_01/03124", ["095_01/03124"]),  # between digits: part of a number
+    ("STUDY_NAME_", ["STUDY", "NAME_"]),  # at the end: a blank to fill in (fields/classify.py's form cue)
+    ("NAME________", ["NAME________"]),  # a long run is a blank
+    ("________", ["________"]),
+    ("first_last@example.com", ["first_last@example.com"]),  # addresses keep theirs
+    ("www.a_b.com", ["www.a_b.com"]),
+])
+def test_underscores_joining_words_split_them(read, words):
+    assert split_underlines(read) == words
+
+
+def test_split_words_share_the_box():
+    out = without_underlines([OcrWord("North_DIVISION", (0, 0, 140, 20), 0.9, line=3),
+                              OcrWord("TOTAL", (150, 0, 200, 20), 0.9, line=3)])
+    assert [(w.text, w.box_px, w.line) for w in out] == [("North", (0, 0, 50, 20), 3), ("DIVISION", (60, 0, 140, 20), 3),
+                                                         ("TOTAL", (150, 0, 200, 20), 3)]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import abc
+import re
 import threading
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -59,6 +60,46 @@ def without_ornaments(words: list[OcrWord], min_run: int = ORNAMENT_RUN) -> list
             per = (x1 - x0) / max(1, len(w.text))
             w = replace(w, text=text, box_px=(int(x0 + head * per), y0, int(round(x1 - tail * per)), y1))
         out.append(w)
+    return out
+
+
+_JOINING_UNDERSCORES = re.compile(r"(?<!_)_{1,2}(?!_)")
+
+
+def split_underlines(text: str) -> list[str]:
+    """The words of a reading that joined them with the underline they were written on: on a form, PP-OCR reads
+    the rule under filled-in text as `_` in place of the spaces (`North_DIVISION`, `_we_could`, `on_12-13-89`).
+    One or two underscores inside a word split it, and at its start they are dropped. They stay between two
+    digits (`095_01/03124` is a receipt number) and at a word's end (`STUDY NAME_`: a blank to fill in, a form
+    cue for fields/classify.py), and so do longer runs (`NAME ________`) and e-mail or web addresses."""
+    if "_" not in text or "@" in text or "www." in text.casefold() or "://" in text:
+        return [text]
+    out, last = [], 0
+    for m in _JOINING_UNDERSCORES.finditer(text):
+        a, b = m.start(), m.end()
+        if b == len(text) or (text[a - 1:a].isdigit() and text[b:b + 1].isdigit()):
+            continue
+        out.append(text[last:a])
+        last = b
+    out.append(text[last:])
+    return [t for t in out if t] or [text]
+
+
+def without_underlines(words: list[OcrWord]) -> list[OcrWord]:
+    """`split_underlines` on every word; the pieces share the word's box in proportion to their characters."""
+    out = []
+    for w in words:
+        parts = split_underlines(w.text)
+        if len(parts) == 1 and parts[0] == w.text:
+            out.append(w)
+            continue
+        x0, y0, x1, y1 = w.box_px
+        per = (x1 - x0) / max(1, len(w.text))
+        pos = 0
+        for part in parts:
+            start = w.text.index(part, pos)
+            pos = start + len(part)
+            out.append(replace(w, text=part, box_px=(int(x0 + start * per), y0, int(round(x0 + pos * per)), y1)))
     return out
 
 

@@ -11,7 +11,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, register_engine, without_ornaments
+from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, register_engine, without_ornaments, without_underlines
 from doc_pipeline.core.ocr.lexicon import correct_lines, tesseract_lexicon
 
 
@@ -330,7 +330,7 @@ class RapidOcrEngine(OcrEngine):
                 words = _split_line_evenly(txt, _quad_box(quad), float(score), i)
             for w in words:
                 w.text = halfwidth(w.text)
-            words = without_ornaments(words)
+            words = without_underlines(without_ornaments(words))
             if words:
                 lines.append(words)
         lines = correct_lines(lines, tesseract_lexicon() if self.use_lexicon else frozenset())
