@@ -174,7 +174,7 @@ def fit_calibration(args, names, engines, calib_groups, calib_docs, records) -> 
             h = crossfit(lambda doc, f=fold: f.get(doc, 0))
             eces.append(expected_calibration_error([(c, ok) for c, ok, _ in h]))
         print(f"  cross-fitted ECE over 20 random stratified 2-fold document splits: mean {sum(eces) / len(eces):.3f}, "
-              f"min {min(eces):.3f}, max {max(eces):.3f}")
+              f"median {sorted(eces)[len(eces) // 2]:.3f}, min {min(eces):.3f}, max {max(eces):.3f}")
     maps = {g: fit_isotonic(p) for g, p in calib_groups.items() if len(p) >= 20}
     out = {"fitted_on": names, "ocr": engines, "pairs": {g: len(p) for g, p in calib_groups.items()}, "maps": maps}
     if logistic:
