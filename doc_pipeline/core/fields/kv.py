@@ -12,9 +12,12 @@
    option's answer, and option labels are no label or value of anything else.
 4. Labels take one value: "Name:" (wrapped over two lines or not) the phrase to its right, else the one just
    below; an upper-case label the differently written phrase to its right, else the one starting under its left
-   edge; a printed label heading a column of labels the phrase right of it. A value runs on over the lines
-   starting under its left edge, tight under it.
-Each phrase is the value of at most one label. General geometry and typography only, nothing per form.
+   edge; a printed label heading a column of labels the phrase right of it; a mixed-case label without a colon
+   holding a form word (``LABEL_WORDS``: "Date Prepared") a number right of it, under it or just above it. A value
+   runs on over the lines starting under its left edge, tight under it.
+5. Pairs whose rule prior times their least confident word is under ``KV_MIN_SCORE`` are not reported.
+Each phrase is the value of at most one label. General geometry, typography and a general form vocabulary only,
+nothing per form.
 """
 
 from __future__ import annotations
@@ -692,8 +695,10 @@ def _plain_value(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri
     """The value of a mixed-case label without a colon (``_plain_label``): a free phrase with digits (a date, number,
     amount: a filled-in entry, not more printed text) right of it on its line, else starting under it (between its
     left edge, less a line height, and its right edge) on one of the next two lines, tight under it (gap < 1.5 line
-    heights): a row of labels over a row of values ("Date Prepared | Page" over "8-17-88 | 1 of 1"). The value is
-    no label itself."""
+    heights): a row of labels over a row of values ("Date Prepared | Page" over "8-17-88 | 1 of 1"), else, with
+    nothing right of the label, the one phrase with digits just above it (a caption printed under the line its value
+    was written on). The value is no label itself. A printed phrase without a form word takes only a "$" amount
+    right of it (an item and its price)."""
     if not _plain_label(key):
         # a printed item name with an amount right of it ("Steel tips  $ 1,045.00")
         if right is not None and _printed_label(key) and not _caps_label(key) and len(key.words) <= 6 \
