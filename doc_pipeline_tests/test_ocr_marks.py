@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from doc_pipeline.core.ocr.base import OcrWord, split_underlines, strip_ornaments, without_ornaments, without_underlines
+from doc_pipeline.core.ocr.base import (OcrWord, ballot_boxes, split_boxes, split_underlines, split_words, strip_ornaments,
+                                        without_ornaments, without_underlines)
 from doc_pipeline.core.ocr.rapid import colon_shape, lone_colons
 
 
@@ -113,3 +114,15 @@ def test_split_words_share_the_box():
                               OcrWord("TOTAL", (150, 0, 200, 20), 0.9, line=3)])
     assert [(w.text, w.box_px, w.line) for w in out] == [("North", (0, 0, 50, 20), 3), ("DIVISION", (60, 0, 140, 20), 3),
                                                          ("TOTAL", (150, 0, 200, 20), 3)]
+
+
+# ---- checkboxes ---------------------------------------------------------------------------------------------
+
+
+def test_white_squares_are_ballot_boxes_and_words_of_their_own():
+    assert ballot_boxes("NO\u25a1") == "NO\u2610" and ballot_boxes("Total") == "Total"
+    assert split_boxes("NO\u2610") == ["NO", "\u2610"]
+    assert split_boxes("\u261012") == ["\u2610", "12"]
+    assert split_boxes("\u2610") == ["\u2610"] and split_boxes("OTHER") == ["OTHER"]
+    out = split_words([OcrWord("OTHER\u2610", (0, 0, 60, 10), 0.9)], split_boxes)
+    assert [(w.text, w.box_px) for w in out] == [("OTHER", (0, 0, 50, 10)), ("\u2610", (50, 0, 60, 10))]

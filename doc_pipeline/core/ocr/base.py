@@ -85,13 +85,32 @@ def split_underlines(text: str) -> list[str]:
     return [t for t in out if t] or [text]
 
 
-def without_underlines(words: list[OcrWord]) -> list[OcrWord]:
-    """`split_underlines` on every word; the pieces share the word's box in proportion to their characters."""
+BALLOT_BOX = "\u2610"  # ☐
+# white squares an engine returns for a form's empty checkbox: U+25A1 □, U+25A2 ▢, U+25FB ◻, U+2B1C ⬜
+_BOX_LOOKALIKES = {ord(c): BALLOT_BOX for c in "\u25a1\u25a2\u25fb\u2b1c"}
+
+
+def ballot_boxes(text: str) -> str:
+    """White squares written as the ballot box `☐` (U+2610), the character of a form's empty checkbox: PP-OCR
+    reads one as `□` (U+25A1)."""
+    return text.translate(_BOX_LOOKALIKES)
+
+
+def split_boxes(text: str) -> list[str]:
+    """A checkbox `☐` as a word of its own: PP-OCR joins it to the label beside it (`NO□`, `□12`, `OTHER□`)."""
+    if BALLOT_BOX not in text or text == BALLOT_BOX:
+        return [text]
+    return [t for t in re.split(f"({BALLOT_BOX})", text) if t]
+
+
+def split_words(words: list[OcrWord], split: Callable[[str], list[str]]) -> list[OcrWord]:
+    """`split` on every word (text -> its words); the pieces share the word's box in proportion to their
+    characters (each piece must be a substring of the word, in order)."""
     out = []
     for w in words:
-        parts = split_underlines(w.text)
-        if len(parts) == 1 and parts[0] == w.text:
-            out.append(w)
+        parts = split(w.text)
+        if len(parts) == 1:
+            out.append(w if parts[0] == w.text else replace(w, text=parts[0]))
             continue
         x0, y0, x1, y1 = w.box_px
         per = (x1 - x0) / max(1, len(w.text))
@@ -101,6 +120,11 @@ def without_underlines(words: list[OcrWord]) -> list[OcrWord]:
             pos = start + len(part)
             out.append(replace(w, text=part, box_px=(int(x0 + start * per), y0, int(round(x0 + pos * per)), y1)))
     return out
+
+
+def without_underlines(words: list[OcrWord]) -> list[OcrWord]:
+    """`split_underlines` on every word; the pieces share the word's box in proportion to their characters."""
+    return split_words(words, split_underlines)
 
 
 def mean_word_conf(words: list[OcrWord]) -> float:

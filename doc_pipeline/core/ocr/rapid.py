@@ -11,7 +11,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, register_engine, without_ornaments, without_underlines
+from doc_pipeline.core.ocr.base import (OcrEngine, OcrWord, ballot_boxes, register_engine, split_boxes, split_words,
+                                        without_ornaments, without_underlines)
 from doc_pipeline.core.ocr.lexicon import correct_lines, tesseract_lexicon
 
 
@@ -329,8 +330,8 @@ class RapidOcrEngine(OcrEngine):
             if not words:
                 words = _split_line_evenly(txt, _quad_box(quad), float(score), i)
             for w in words:
-                w.text = halfwidth(w.text)
-            words = without_underlines(without_ornaments(words))
+                w.text = ballot_boxes(halfwidth(w.text))
+            words = split_words(without_underlines(without_ornaments(words)), split_boxes)
             if words:
                 lines.append(words)
         lines = correct_lines(lines, tesseract_lexicon() if self.use_lexicon else frozenset())
