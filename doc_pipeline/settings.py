@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     layout_paragraphs: bool = True  # split model text blocks into paragraphs, detect lists (image only, ~ms/page)
     # where the ONNX layout model runs: auto (OpenVINO when installed, else ONNX Runtime), onnxruntime, openvino
     model_runtime: str = "auto"
+    # OpenVINO precision of the layout model: bf16 uses the CPU's bfloat16 units where it has them (f32 elsewhere;
+    # the same corpus figures at 40% less CPU, docs/PERFORMANCE.md item 29); f32 = ONNX Runtime's outputs exactly
+    layout_precision: str = "bf16"
     layout_threads: int = 1  # ONNX Runtime intra-op threads per layout engine (pages run in parallel; 0 = ORT default)
     layoutparser_config: str = "lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config"  # layout_engine=layoutparser
     # tables on native pages: extractors tried per region (pdfplumber, lattice, stream, network, hybrid);

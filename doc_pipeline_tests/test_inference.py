@@ -40,7 +40,7 @@ def test_layout_blocks_are_the_same_on_both_runtimes(docpipe_home):
 
     page = make_docs.render_page(make_docs.table_pdf_ruled(), dpi=150)
     on_ort = RapidLayoutEngine(runtime="onnxruntime")
-    on_openvino = RapidLayoutEngine(runtime="openvino")
+    on_openvino = RapidLayoutEngine(runtime="openvino", precision="f32")  # bf16 (the default) moves boxes a little
     assert on_ort.runtime == "onnxruntime" and on_openvino.runtime == "openvino"
     blocks_ort = on_ort.detect(page, 150)
     blocks_ov = on_openvino.detect(page, 150)
@@ -51,6 +51,38 @@ def test_layout_blocks_are_the_same_on_both_runtimes(docpipe_home):
     # the class names come from the .onnx metadata, and the compiled model is kept for the next engine
     assert on_openvino.model.model_processors.pp_postprocess is not None
     assert any(model_cache_dir().iterdir())
+
+
+def test_layout_precision_setting_reaches_openvino(docpipe_home, monkeypatch):
+    """The layout model runs in bf16 by default where the CPU has bfloat16 units (f32 elsewhere: a hint, never an
+    error), with the blocks of f32 on a plain page; DOCPIPE_LAYOUT_PRECISION=f32 gives ONNX Runtime's outputs."""
+    from pathlib import Path
+
+    from rapid_layout.model_handler import ModelProcessor
+    from rapid_layout.utils.typings import ModelType
+
+    from doc_pipeline.core.layout import get_layout_engine, layout_options
+    from doc_pipeline.settings import get_settings, reload_settings
+
+    def session_of(engine):
+        return engine.model.model_processors.session.session
+
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    has_bf16 = "avx512_bf16" in cpuinfo or "amx_bf16" in cpuinfo
+    assert layout_options(get_settings())["precision"] == "bf16"
+    bf16 = get_layout_engine("rapid_layout", **layout_options(get_settings()))
+    assert session_of(bf16).precision == ("bf16" if has_bf16 else "f32")
+    monkeypatch.setenv("DOCPIPE_LAYOUT_PRECISION", "f32")
+    reload_settings()
+    f32 = get_layout_engine("rapid_layout", **layout_options(get_settings()))
+    assert session_of(f32).precision == "f32"
+    page = make_docs.render_page(make_docs.table_pdf_ruled(), dpi=150)
+    blocks_f32, blocks_bf16 = f32.detect(page, 150), bf16.detect(page, 150)
+    assert blocks_f32 and [b.type for b in blocks_bf16] == [b.type for b in blocks_f32]
+    for x, y in zip(blocks_bf16, blocks_f32):
+        assert x.bbox == pytest.approx(y.bbox, abs=6)  # points: bf16 moves box edges by a few pixels at most
+    with pytest.raises(ValueError, match="unknown inference precision"):
+        OpenVinoSession(ModelProcessor.get_model_path(ModelType.PP_LAYOUT_CDLA), precision="int4")
 
 
 def test_rapidocr_reads_the_same_words_on_both_runtimes(docpipe_home):

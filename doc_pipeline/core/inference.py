@@ -3,8 +3,10 @@
 Measured on this project's CPU host (docs/PERFORMANCE.md, item 25): the layout model (PP-Layout CDLA, 608 x 800)
 takes 0.12 CPU s per page on ONNX Runtime with one thread and 0.055 on OpenVINO with one thread, with outputs equal
 to 1.5e-5; RapidOCR's PP-OCR detection + recognition on SROIE receipts 3.4 -> 2.0 CPU s per page, the same words.
-OpenVINO is asked for f32 explicitly: on CPUs with bfloat16 units its default precision is bf16, which is faster
-still but moves the outputs by up to 1.1 (boxes and scores change)."""
+The precision is asked for explicitly (on CPUs with bfloat16 units OpenVINO's own default is bf16): f32 for
+RapidOCR's models (bf16 reads about 1% of words differently) and, by default, bf16 for the layout model
+(DOCPIPE_LAYOUT_PRECISION): outputs move by up to 1.1, boxes by a few pixels, and the corpus figures stay the same
+(docs/PERFORMANCE.md item 29) at about two thirds of the CPU."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RUNTIMES = ("auto", "onnxruntime", "openvino")
+PRECISIONS = ("f32", "bf16")
 
 
 def openvino_available() -> bool:
@@ -78,7 +81,8 @@ class OpenVinoSession:
     hold it (an infer request is not shared between threads). `metadata` holds the .onnx file's metadata (e.g. a
     detector's class names under "character")."""
 
-    def __init__(self, model_path: str | Path, threads: int = 1, cache_dir: Path | None = None):
+    def __init__(self, model_path: str | Path, threads: int = 1, cache_dir: Path | None = None,
+                 precision: str = "f32"):
         import openvino as ov
 
         core = ov.Core()
@@ -88,12 +92,17 @@ class OpenVinoSession:
         rt_info = model.get_rt_info()  # the .onnx metadata_props arrive under "framework"
         framework = rt_info["framework"] if "framework" in rt_info else {}
         self.metadata = {str(k): str(getattr(v, "value", v)) for k, v in dict(framework).items()}
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown inference precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+        # bf16 is a hint: a CPU without bfloat16 units runs the model in f32 (self.precision says which)
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if threads > 0:
             config["INFERENCE_NUM_THREADS"] = int(threads)
         self.compiled = core.compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         self.n_outputs = len(self.compiled.outputs)
+        hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)  # what runs
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
         self.request.infer({i: np.ascontiguousarray(x) for i, x in enumerate(inputs)})

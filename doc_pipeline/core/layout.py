@@ -47,7 +47,8 @@ class _LayoutSessionOnOpenVino:
 class RapidLayoutEngine(LayoutEngine):
     name = "rapid_layout"
 
-    def __init__(self, min_score: float = 0.5, paragraphs: bool = True, threads: int = 1, runtime: str = "auto"):
+    def __init__(self, min_score: float = 0.5, paragraphs: bool = True, threads: int = 1, runtime: str = "auto",
+                 precision: str = "bf16"):
         from rapid_layout import RapidLayout
         from rapid_layout.model_handler import ModelHandler, ModelProcessor
         from rapid_layout.utils.typings import ModelType, RapidLayoutInput
@@ -65,7 +66,7 @@ class RapidLayoutEngine(LayoutEngine):
             cfg_in = RapidLayoutInput(model_type=ModelType.PP_LAYOUT_CDLA, model_dir_or_path=model_path,
                                       conf_thresh=min_score)
             self.model = on_openvino(runtime, lambda: ModelHandler(cfg_in, _LayoutSessionOnOpenVino(
-                OpenVinoSession(model_path, threads, model_cache_dir()))), "layout model")
+                OpenVinoSession(model_path, threads, model_cache_dir(), precision))), "layout model")
         if self.model is None:
             self.runtime = "onnxruntime"
             self.model = RapidLayout(conf_thresh=min_score, engine_cfg=cfg, model_dir_or_path=model_path)
@@ -193,5 +194,6 @@ def layout_options(settings) -> dict:
         return {"min_score": settings.layout_min_score, "config": settings.layoutparser_config}
     if settings.layout_engine == "rapid_layout":
         return {"min_score": settings.layout_min_score, "paragraphs": settings.layout_paragraphs,
-                "threads": settings.layout_threads, "runtime": settings.model_runtime}
+                "threads": settings.layout_threads, "runtime": settings.model_runtime,
+                "precision": settings.layout_precision}
     return {}
