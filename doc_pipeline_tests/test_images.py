@@ -88,3 +88,25 @@ def test_native_pages_render_at_the_native_dpi_and_scanned_pages_at_the_render_d
     for no, (dpi, width) in got.items():
         want = 100 if kinds[no] == "native" else 200
         assert dpi == want and abs(width - pages[no - 1].width * want / 72) <= 2, (no, kinds[no], dpi, width)
+
+
+def test_page_png_keeps_pixels_and_dpi_in_every_mode():
+    """Stored page images (render.png_bytes: OpenCV's run-length PNG with a hand-made pHYs chunk for grey and RGB,
+    PIL otherwise) decode to the same pixels and carry the page's DPI, as PIL's own PNG did."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from doc_pipeline.core.render import RenderedPage, png_bytes
+
+    grey = make_docs.text_image(["Invoice 4711", "Total 120.50"])
+    rgb = grey.convert("RGB")
+    rgb.paste((200, 30, 30), (10, 10, 60, 40))  # a colour the channel order would get wrong
+    for img, dpi in ((grey, 200), (rgb, 300), (grey.convert("1"), 150), (grey.convert("LA"), 96)):
+        data = png_bytes(RenderedPage(1, img, dpi, []))
+        back = Image.open(io.BytesIO(data))
+        back.load()
+        assert back.mode == img.mode
+        assert np.array_equal(np.asarray(back), np.asarray(img)), img.mode
+        assert back.info["dpi"] == pytest.approx((dpi, dpi), abs=0.05)  # pixels per metre, rounded

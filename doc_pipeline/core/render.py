@@ -106,9 +106,28 @@ def prepare_rendered(page_img: RenderedPage, raw, max_page_pixels: int, *, orien
 
 
 def png_bytes(page_img: RenderedPage) -> bytes:
-    """The page as PNG with its DPI; fast compression (the images are written once and read a few times)."""
+    """The page as PNG with its DPI. Grey and RGB pages go through OpenCV's encoder with zlib's run-length strategy
+    (0.040 -> 0.032 CPU s and 630 -> 507 kB for a 200-dpi scan; the same pixels), with the pHYs chunk that PIL
+    writes for the DPI added by hand; other modes through PIL at its fastest level."""
     import io
+    import struct
+    import zlib
 
-    buf = io.BytesIO()
-    page_img.image.save(buf, format="PNG", compress_level=1, dpi=(page_img.dpi, page_img.dpi))
-    return buf.getvalue()
+    import cv2
+    import numpy as np
+
+    img = page_img.image
+    if img.mode in ("L", "RGB"):
+        arr = np.asarray(img)
+        ok, buf = cv2.imencode(".png", arr if img.mode == "L" else arr[:, :, ::-1],
+                               [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
+        if ok:
+            data = buf.tobytes()
+            ppm = round(page_img.dpi / 0.0254)  # pixels per metre, unit 1
+            body = b"pHYs" + struct.pack(">IIB", ppm, ppm, 1)
+            phys = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+            ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length + type, IHDR data, CRC
+            return data[:ihdr_end] + phys + data[ihdr_end:]
+    out = io.BytesIO()
+    img.save(out, format="PNG", compress_level=1, dpi=(page_img.dpi, page_img.dpi))
+    return out.getvalue()
