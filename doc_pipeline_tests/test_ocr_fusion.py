@@ -238,3 +238,17 @@ def test_line_members_are_the_other_readings_words_on_the_line():
     others = [w("TOTAL", 101, 51, 159, 69), w("4.90", 301, 52, 339, 71), w("above", 100, 20, 160, 40),
               w("right", 400, 50, 450, 70), w("half", 200, 62, 240, 82)]
     assert [x.text for x in line_members(line, others)] == ["TOTAL", "4.90"]
+
+
+def test_a_re_read_line_gets_the_dictionary_check_against_its_re_reading(monkeypatch):
+    """No confidence margin: PP-OCR's `Sumnary` (0.7) gives way to Tesseract's `Summary` (0.72) on the same line."""
+    from doc_pipeline.core.ocr import fusion as fusion_mod
+
+    eng = get_engine("fusion")
+    line = [w("GST", 0, 0, 40, 20, 1.0), w("Sumnary", 50, 0, 130, 20, 0.7)]
+    monkeypatch.setattr(eng.rapid, "recognize_lines", lambda image: [line])
+    monkeypatch.setattr(eng, "_read_line", lambda gray, ln, dpi: [w("GST", 0, 0, 40, 20, 0.7, in_dictionary=True),
+                                                                 w("Summary", 50, 0, 130, 20, 0.72, in_dictionary=True)])
+    monkeypatch.setattr(fusion_mod, "tesseract_lexicon", lambda: frozenset({"gst", "summary"}))
+    out = eng.recognize(make_docs.text_image(["x"], dpi=100), 100)
+    assert [x.text for x in out] == ["GST", "Summary"]

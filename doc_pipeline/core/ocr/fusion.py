@@ -10,10 +10,11 @@ more confident, the word is in its dictionary and it only respells letters (`cho
 Chinese-trained recogniser misreads English words (`Irvolce`, `THOUNK`) that Tesseract's dictionary gets right,
 while Tesseract is the worse reader of digits and punctuation.
 
-Where Tesseract has read the whole page already (the `auto` engine's first reading, handed over as `page_words`),
-every line gets a dictionary check against it, whatever PP-OCR's confidence (`prefer_dictionary_words`): a PP-OCR
-word that is not in the word list is replaced by Tesseract's reading of the same stretch when that is a dictionary
-word of the same length that only respells letters (`Anount` / `Amount`, `Sumnary` / `Summary`, `Transporiation`
+A re-read line also gets a dictionary check against its re-reading, with no confidence margin, and where Tesseract
+has read the whole page already (the `auto` engine's first reading, handed over as `page_words`) every line gets it
+against that reading, whatever PP-OCR's confidence (`prefer_dictionary_words`): a PP-OCR word that is not in the
+word list is replaced by Tesseract's reading of the same stretch when that is a dictionary word of the same length
+that only respells letters (`Anount` / `Amount`, `Sumnary` / `Summary`, `Transporiation`
 / `Transportation`). PP-OCR is as sure of those misreads as of its right words, so its confidence cannot pick them.
 """
 
@@ -199,7 +200,9 @@ def prefer_dictionary_words(primary: list[OcrWord], secondary: list[OcrWord], le
 @register_engine("fusion")
 class FusionEngine(OcrEngine):
     """RapidOCR for the page, Tesseract for the lines RapidOCR is unsure of (DOCPIPE_OCR_RECHECK_BELOW): the whole
-    line (`choose_line`) or, failing that, single dictionary words in it (`choose_words`, `word_level`)."""
+    line (`choose_line`) or, failing that, single dictionary words in it (`choose_words`, and the dictionary check
+    `prefer_dictionary_words` against the re-reading and, given one, the page reading; both off with
+    `word_level=False`)."""
 
     name = "rapidocr+tesseract"
 
@@ -213,13 +216,14 @@ class FusionEngine(OcrEngine):
 
     def recognize(self, image: Image.Image, dpi: int, page_words: list[OcrWord] | None = None) -> list[OcrWord]:
         """`page_words`: Tesseract's reading of the whole page, when the caller has one (the `auto` engine): every
-        line is then checked against it (`prefer_dictionary_words`)."""
+        line is then checked against it (`prefer_dictionary_words`), as the re-read lines are against their own
+        re-reading."""
         gray = image.convert("L")
         words: list[OcrWord] = []
         self.last_choices = []
         lines = self.rapid.recognize_lines(image)
         vocabulary = page_vocabulary(lines, self.recheck_below)
-        lexicon = tesseract_lexicon() if page_words and self.rapid.use_lexicon else frozenset()
+        lexicon = tesseract_lexicon() if self.rapid.use_lexicon and self.word_level else frozenset()
         counts = Counter(w.text.casefold() for line in lines for w in line)
         repeated = {k for k, n in counts.items() if n >= 2}
         for line in lines:
@@ -231,7 +235,9 @@ class FusionEngine(OcrEngine):
             chosen = choice.words
             if choice.engine == "rapidocr" and second and self.word_level:
                 chosen = choose_words(line, second, margin=self.margin, page_words=vocabulary)
-            if lexicon and chosen:
+            if lexicon and chosen and second:  # the line's own re-reading first, then the page's
+                chosen = prefer_dictionary_words(chosen, second, lexicon, repeated)
+            if lexicon and chosen and page_words:
                 chosen = prefer_dictionary_words(chosen, line_members(chosen, page_words), lexicon, repeated)
             words.extend(chosen)
         return words  # engine line numbers; page_text orders them (reading_order)
