@@ -83,3 +83,8 @@ def test_detached_marks_only_next_to_something_else():
     # two marks side by side ("**") or a decimal point are no place for the rule
     assert insert_gap_spaces("3.30**", [1, 1, 1, 6, 6], LH, [0, 10, 20, 30, 40, 50]) == "3.30 **"
     assert insert_gap_spaces("4.90", [6, 6, 1], LH, [0, 10, 20, 30]) == "4.90"
+
+
+def test_a_colon_between_digits_is_a_time_not_a_detached_mark():
+    # "20:41:44" in a monospace font: the colon's cell leaves 0.3 line heights of air either side
+    assert insert_gap_spaces("20:41:44", [1, 6, 6, 1, 6, 6, 1], LH, [0, 10, 20, 30, 40, 50, 60, 70]) == "20:41:44"

@@ -118,8 +118,8 @@ def insert_gap_spaces(txt: str, gaps: list[int], line_h: float, centers: list[fl
         if len(pitches) >= PITCH_MIN_PAIRS:
             pitch_min = PITCH_SPACE * float(np.median(pitches))
 
-    def decimal_point(j: int) -> bool:  # "5.66", "1,250": the narrow mark between digits is never spaced
-        return 0 < j < len(chars) - 1 and chars[j] in ".," and chars[j - 1].isdigit() and chars[j + 1].isdigit()
+    def decimal_point(j: int) -> bool:  # "5.66", "1,250", "20:41:44": the narrow mark between digits is never spaced
+        return 0 < j < len(chars) - 1 and chars[j] in ".,:" and chars[j - 1].isdigit() and chars[j + 1].isdigit()
 
     def centers_apart(i: int) -> bool:
         return not pitch_min or centers[i + 1] - centers[i] >= pitch_min
