@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # OpenVINO precision of the layout model: bf16 uses the CPU's bfloat16 units where it has them (f32 elsewhere;
     # the same corpus figures at 40% less CPU, docs/PERFORMANCE.md item 29); f32 = ONNX Runtime's outputs exactly
     layout_precision: str = "bf16"
+    ocr_precision: str = "f32"  # the same for RapidOCR's models (bf16: ~1% of words read differently)
     layout_threads: int = 1  # ONNX Runtime intra-op threads per layout engine (pages run in parallel; 0 = ORT default)
     layoutparser_config: str = "lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config"  # layout_engine=layoutparser
     # tables on native pages: extractors tried per region (pdfplumber, lattice, stream, network, hybrid);

@@ -102,6 +102,29 @@ def test_rapidocr_reads_the_same_words_on_both_runtimes(docpipe_home):
     assert on_openvino.upside_down_share(page) == pytest.approx(on_ort.upside_down_share(page), abs=0.01)
 
 
+def test_ocr_precision_setting_reaches_rapidocr_models(docpipe_home, monkeypatch):
+    """RapidOCR's three models run in f32 by default (bf16 reads ~1% of words differently: docs/PERFORMANCE.md item
+    29); DOCPIPE_OCR_PRECISION=bf16 asks OpenVINO for bfloat16 (granted where the CPU has it), and still reads."""
+    from pathlib import Path
+
+    from doc_pipeline.core.ocr.rapid import RapidOcrEngine
+    from doc_pipeline.settings import reload_settings
+
+    def precisions(engine):
+        return {part: getattr(engine.engine, part).session._openvino.precision
+                for part in ("text_det", "text_rec", "text_cls")}
+
+    assert set(precisions(RapidOcrEngine(runtime="openvino")).values()) == {"f32"}
+    monkeypatch.setenv("DOCPIPE_OCR_PRECISION", "bf16")
+    reload_settings()
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    has_bf16 = "avx512_bf16" in cpuinfo or "amx_bf16" in cpuinfo
+    engine = RapidOcrEngine(runtime="openvino")
+    assert set(precisions(engine).values()) == {"bf16" if has_bf16 else "f32"}
+    page = make_docs.text_image(["Invoice 2024-0042 total due 97.99 EUR"], dpi=200)
+    assert "97.99" in " ".join(w.text for w in engine.recognize(page, 200))
+
+
 def test_auto_falls_back_to_onnxruntime_when_openvino_cannot_load_a_model(monkeypatch, caplog):
     """An OpenVINO that fails on this machine (a CPU or library it does not support) must not stop the pipeline when
     the runtime was picked by `auto`; asked for by name, the failure is raised."""

@@ -120,9 +120,13 @@ class OpenVinoStandIn:
     OpenVINO and return the first output, like the wrapper; everything else (the model's metadata: character
     lists, input names) is still read from the wrapper."""
 
-    def __init__(self, wrapper, model_path: str, threads: int = 1):
+    def __init__(self, wrapper, model_path: str, threads: int = 1, precision: str | None = None):
+        if precision is None:  # the configured DOCPIPE_OCR_PRECISION (these stand-ins serve RapidOCR's models)
+            from doc_pipeline.settings import get_settings
+
+            precision = get_settings().ocr_precision
         self._wrapper = wrapper
-        self._openvino = OpenVinoSession(model_path, threads, model_cache_dir())
+        self._openvino = OpenVinoSession(model_path, threads, model_cache_dir(), precision)
 
     def __call__(self, input_content: np.ndarray) -> np.ndarray:
         return self._openvino(input_content)[0]
