@@ -200,7 +200,8 @@ LEXICON = {"amount", "incl", "gst", "summary", "level", "page", "paget", "jin", 
 
 def test_a_non_word_gives_way_to_the_dictionary_reading_of_the_same_place():
     primary = [w("Anount", 0, 0, 60, 10, 1.0), w("Incl.", 70, 0, 110, 10, 1.0), w("GST", 120, 0, 150, 10, 1.0)]
-    secondary = [w("Amount", 1, 0, 59, 10, 0.7, in_dictionary=True), w("Incl.", 70, 0, 110, 10, 0.9, in_dictionary=True),
+    secondary = [w("Amount", 1, 0, 59, 10, 0.7, in_dictionary=True),
+                 w("Incl.", 70, 0, 110, 10, 0.9, in_dictionary=True),
                  w("GST", 121, 0, 150, 10, 0.9, in_dictionary=True)]
     out = prefer_dictionary_words(primary, secondary, LEXICON)
     assert [x.text for x in out] == ["Amount", "Incl.", "GST"]
@@ -247,8 +248,8 @@ def test_a_re_read_line_gets_the_dictionary_check_against_its_re_reading(monkeyp
     eng = get_engine("fusion")
     line = [w("GST", 0, 0, 40, 20, 1.0), w("Sumnary", 50, 0, 130, 20, 0.7)]
     monkeypatch.setattr(eng.rapid, "recognize_lines", lambda image: [line])
-    monkeypatch.setattr(eng, "_read_line", lambda gray, ln, dpi: [w("GST", 0, 0, 40, 20, 0.7, in_dictionary=True),
-                                                                 w("Summary", 50, 0, 130, 20, 0.72, in_dictionary=True)])
+    reread = [w("GST", 0, 0, 40, 20, 0.7, in_dictionary=True), w("Summary", 50, 0, 130, 20, 0.72, in_dictionary=True)]
+    monkeypatch.setattr(eng, "_read_line", lambda gray, ln, dpi: reread)
     monkeypatch.setattr(fusion_mod, "tesseract_lexicon", lambda: frozenset({"gst", "summary"}))
     out = eng.recognize(make_docs.text_image(["x"], dpi=100), 100)
     assert [x.text for x in out] == ["GST", "Summary"]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from doc_pipeline.core.ocr.base import (OcrWord, ballot_boxes, split_boxes, split_underlines, split_words, strip_ornaments,
-                                        without_ornaments, without_underlines)
+from doc_pipeline.core.ocr.base import (OcrWord, ballot_boxes, split_boxes, split_underlines, split_words,
+                                        strip_ornaments, without_ornaments, without_underlines)
 from doc_pipeline.core.ocr.rapid import colon_shape, lone_colons
 
 
@@ -112,8 +112,8 @@ def test_underscores_joining_words_split_them(read, words):
 def test_split_words_share_the_box():
     out = without_underlines([OcrWord("North_DIVISION", (0, 0, 140, 20), 0.9, line=3),
                               OcrWord("TOTAL", (150, 0, 200, 20), 0.9, line=3)])
-    assert [(w.text, w.box_px, w.line) for w in out] == [("North", (0, 0, 50, 20), 3), ("DIVISION", (60, 0, 140, 20), 3),
-                                                         ("TOTAL", (150, 0, 200, 20), 3)]
+    assert [(w.text, w.box_px, w.line) for w in out] == [
+        ("North", (0, 0, 50, 20), 3), ("DIVISION", (60, 0, 140, 20), 3), ("TOTAL", (150, 0, 200, 20), 3)]
 
 
 # ---- checkboxes ---------------------------------------------------------------------------------------------
