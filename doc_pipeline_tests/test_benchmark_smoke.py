@@ -31,6 +31,20 @@ def test_result_line_format():
     assert TargetResult("y", 3.0, "ms", None, None, False, "").line() == "y 3 - FAIL"
 
 
+def test_busy_share_counts_runnable_threads_up_to_the_cores():
+    from doc_pipeline_tests.bench.measure import RunnableSampler, busy_by_step
+
+    sampler = RunnableSampler(pid=0, cores=2)
+    # a step from t=10 to 12: two samples with both cores busy, one with 1, one with 5 threads (capped at 2)
+    sampler.samples = [(9.5, 0), (10.0, 2), (10.5, 1), (11.0, 5), (11.5, 2), (12.5, 0)]
+    assert sampler.busy_share(10, 12) == pytest.approx((2 + 1 + 2 + 2) / 4 / 2)
+    assert sampler.busy_share(20, 30) is None
+    busy = busy_by_step(sampler, [["ocr_text", 10, 12], ["fields", 12, 13]])
+    assert busy["ocr_text"] == pytest.approx(0.875) and busy["fields"] == 0.0
+    assert busy["all_steps"] == pytest.approx(0.875 * 2 / 3, abs=1e-3)  # weighted by the steps' seconds
+    assert RunnableSampler.runnable_threads({__import__("os").getpid()}) >= 1  # this thread is running
+
+
 def test_generated_inputs_have_the_pages_asked_for(tmp_path):
     import pypdfium2 as pdfium
 
@@ -55,6 +69,9 @@ def test_benchmark_on_one_document_writes_stage_figures(tmp_path: Path):
     assert pr.peak_rss_process > 50 * 2 ** 20 and pr.wall > pr.summary["seconds"]
     (agg,) = stage_cpu_rows({"smoke": [pr]})
     assert agg["pages"] == 1 and agg["cpu_per_page_total"] == pytest.approx(float(row["cpu_total"]), abs=1e-3)
+    # every step's span came back from the child, and the busy share of the cores was sampled inside it
+    assert {step for step, _, _ in pr.summary["step_spans"]} == set(STAGES)
+    assert 0 < agg["busy_cores_all_steps"] <= 1 and 0 < agg["busy_cores_ocr_text"] <= 1
 
     base_s, base_pages = pdfplumber_alone([pdf])
     assert base_pages == 1 and base_s > 0

@@ -48,6 +48,11 @@ def stage_cpu_rows(runs: dict[str, list]) -> list[dict]:
             rec["sec_per_page_outside_stages"] = round(sum(float(r["seconds_outside_stages"]) for r in rows) / pages, 4)
             rec["cpu_per_page_total"] = round(sum(float(r["cpu_total"]) for r in rows) / pages, 4)
             rec["sec_per_page_total"] = round(sum(float(r["seconds_total"]) for r in rows) / pages, 4)
+            # the share of the cores the run kept busy in each stage (the run's, not the kind's: kinds share steps)
+            busy = [pr.busy for pr in prs if getattr(pr, "busy", None)]
+            for st in (*STAGES, "all_steps"):
+                vals = [b[st] for b in busy if st in b]
+                rec[f"busy_cores_{st}"] = round(sum(vals) / len(vals), 3) if vals else ""
             out.append(rec)
     return out
 
@@ -131,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     for rec in stage_rows:
         cpu = " ".join(f"{st}={rec[f'cpu_per_page_{st}']:.3f}" for st in STAGES)
         print(f"# cpu s/page {rec['benchmark']}/{rec['kind']} ({rec['pages']}p): {cpu} total={rec['cpu_per_page_total']:.3f}")
+        busy = " ".join(f"{st}={rec[f'busy_cores_{st}']}" for st in (*STAGES, "all_steps") if rec[f"busy_cores_{st}"] != "")
+        if busy:
+            print(f"# busy share of the cores {rec['benchmark']}/{rec['kind']}: {busy}")
     write_csv(out / "stage_cpu_per_page.csv", stage_rows)
     write_csv(out / "targets.csv", [{"target": r.target, "measured": round(r.measured, 4), "unit": r.unit,
                                      "baseline": "" if r.baseline is None else round(r.baseline, 4),

@@ -109,6 +109,70 @@ class TreeRssSampler:
         self._thread.join(timeout=5)
 
 
+class RunnableSampler:
+    """Counts, every `interval` seconds, the threads of a process tree that are running or ready to run (state R
+    in /proc/<pid>/task/<tid>/stat). `busy_share(a, b)` is the mean of min(count, cores) / cores between two
+    time.time() stamps: the share of the cores the pipeline kept busy (1.0 = no core left idle by it). On a
+    loaded host, threads waiting for a core count as busy too: the measure tells our idling from CPU we used."""
+
+    def __init__(self, pid: int, interval: float = 0.01, cores: int | None = None):
+        self.pid, self.interval = pid, interval
+        self.cores = cores or os.cpu_count() or 1
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def runnable_threads(pids: set[int]) -> int:
+        n = 0
+        for pid in pids:
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+                except OSError:
+                    continue
+                n += stat.rsplit(")", 1)[-1].split()[0] == "R"  # the state follows the command name
+        return n
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self.runnable_threads(process_tree(self.pid))))
+            self._stop.wait(self.interval)
+
+    def busy_share(self, start: float, end: float) -> float | None:
+        inside = [min(n, self.cores) for t, n in self.samples if start <= t < end]
+        return sum(inside) / len(inside) / self.cores if inside else None
+
+    def __enter__(self) -> "RunnableSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def busy_by_step(sampler: RunnableSampler, spans: list) -> dict[str, float]:
+    """The busy share of the cores per step name over all its spans ((step, start, end) from benchmark.py), and
+    over all steps as "all_steps"."""
+    out: dict[str, float] = {}
+    weights: dict[str, tuple[float, float]] = {}
+    for step, start, end in spans:
+        share = sampler.busy_share(start, end)
+        if share is None:
+            continue
+        for name in (step, "all_steps"):
+            num, den = weights.get(name, (0.0, 0.0))
+            weights[name] = (num + share * (end - start), den + (end - start))
+    for name, (num, den) in weights.items():
+        out[name] = round(num / den, 3) if den else 0.0
+    return out
+
+
 def own_peak_rss_bytes() -> int:
     """This process's own RSS high-water mark (VmHWM). Not ru_maxrss: Linux carries the parent's peak into a child
     across fork/vfork + exec, so a batch started from a large pytest process would report the parent's size."""

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from doc_pipeline_tests.bench.measure import TreeRssSampler
+from doc_pipeline_tests.bench.measure import RunnableSampler, TreeRssSampler, busy_by_step
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK = ROOT / "doc_pipeline_tests" / "benchmark.py"
@@ -25,6 +25,7 @@ class PipelineRun:
     wall: float  # the child process from start to exit
     peak_rss_process: int  # sampled: the largest single process of the tree
     peak_rss_waited: int  # ru_maxrss of the child from wait4 (covers peaks between samples)
+    busy: dict | None = None  # share of the cores kept busy per stage (measure.RunnableSampler), "all_steps"
 
     @property
     def pages(self) -> int:
@@ -50,7 +51,7 @@ def run_pipeline(folder: Path, work: Path, timeout: float = 3600, env: dict[str,
     proc = subprocess.Popen([sys.executable, str(BENCHMARK), str(folder), "--out", str(out_csv), "--home", str(home),
                              "--summary", str(summary_json)], env={**child_env(home), **(env or {})}, cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    with TreeRssSampler(proc.pid) as sampler:
+    with TreeRssSampler(proc.pid) as sampler, RunnableSampler(proc.pid) as runnable:
         deadline = time.time() + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -68,5 +69,7 @@ def run_pipeline(folder: Path, work: Path, timeout: float = 3600, env: dict[str,
         raise RuntimeError(f"benchmark.py failed (exit {proc.returncode}):\n{tail}")
     with out_csv.open() as fh:
         rows = list(csv.DictReader(fh))
-    return PipelineRun(rows=rows, summary=json.loads(summary_json.read_text()), wall=wall,
-                       peak_rss_process=sampler.peak_process, peak_rss_waited=usage.ru_maxrss * 1024)
+    summary = json.loads(summary_json.read_text())
+    return PipelineRun(rows=rows, summary=summary, wall=wall, peak_rss_process=sampler.peak_process,
+                       peak_rss_waited=usage.ru_maxrss * 1024,
+                       busy=busy_by_step(runnable, summary.get("step_spans") or []))

@@ -43,6 +43,8 @@ class StepCpuRecorder:
         self.cpu: dict[tuple[str, str], float] = {}
         self.wall: dict[tuple[str, str], float] = {}
         self._open: dict[tuple[str, str], tuple[float, float]] = {}
+        self.spans: list[tuple[str, float, float]] = []  # (step, start, end) in time.time(), for busy_cores
+        self._started: dict[tuple[str, str], float] = {}
         original = instance.handle_new_event
 
         def handle_new_event(event, *args, **kwargs):
@@ -59,7 +61,9 @@ class StepCpuRecorder:
         key = (event.run_id, event.step_key)
         if kind == "STEP_START":
             self._open[key] = (cpu_seconds(), time.perf_counter())
+            self._started[key] = time.time()
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and key in self._open:
+            self.spans.append((event.step_key, self._started.pop(key), time.time()))
             cpu0, t0 = self._open.pop(key)
             self.cpu[key] = self.cpu.get(key, 0.0) + cpu_seconds() - cpu0
             self.wall[key] = self.wall.get(key, 0.0) + time.perf_counter() - t0
@@ -178,7 +182,8 @@ def process_folder(folder: Path, progress=None, batch_size: int | None = None) -
                "done": sum(r.status == "done" for r in rows), "failed": sum(r.status != "done" for r in rows),
                "seconds": round(time.perf_counter() - loop_t0, 3), "cpu_seconds": round(cpu_seconds() - loop_cpu0, 3),
                "maxrss_bytes": own_peak_rss_bytes(),
-               "home": os.environ.get("DOCPIPE_HOME")}
+               "home": os.environ.get("DOCPIPE_HOME"),
+               "step_spans": [[step, round(a, 3), round(b, 3)] for step, a, b in recorder.spans]}
     return rows, summary
 
 
