@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # the same corpus figures at 40% less CPU, docs/PERFORMANCE.md item 29); f32 = ONNX Runtime's outputs exactly
     layout_precision: str = "bf16"
     ocr_precision: str = "f32"  # the same for RapidOCR's models (bf16: ~1% of words read differently)
+    # compiled OpenVINO models; None = ~/.cache/doc-pipeline/openvino (shared by every home), else home/cache/openvino
+    model_cache_dir: Path | None = None
     layout_threads: int = 1  # ONNX Runtime intra-op threads per layout engine (pages run in parallel; 0 = ORT default)
     layoutparser_config: str = "lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config"  # layout_engine=layoutparser
     # tables on native pages: extractors tried per region (pdfplumber, lattice, stream, network, hybrid);

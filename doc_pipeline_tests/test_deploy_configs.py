@@ -244,6 +244,25 @@ def test_worker_dockerfile_has_ocr_system_packages():
     assert '"dagster", "code-server", "start", "-m", "doc_pipeline.definitions"' in text
 
 
+def test_worker_image_compiles_the_models_into_its_cache(tmp_path):
+    """The worker image runs the layout model and RapidOCR once at build time so that their compiled OpenVINO
+    models ship in DOCPIPE_MODEL_CACHE_DIR (owned by the runtime user). The Dockerfile's own command, run here."""
+    import os
+    import subprocess
+    import sys
+
+    text = _dockerfile("Dockerfile.worker")
+    cache = re.search(r"DOCPIPE_MODEL_CACHE_DIR=(\S+)", text).group(1)
+    assert re.search(rf"chown -R docpipe:docpipe [^\n]*\$\{{DOCPIPE_MODEL_CACHE_DIR\}}", text), "runtime user owns it"
+    joined = text.replace("\\\n", "")  # the shell sees one line per RUN
+    snippet = re.search(r'RUN DOCPIPE_HOME=\S+ python -c "([^"]+)"', joined).group(1)
+    env = {**os.environ, "DOCPIPE_HOME": str(tmp_path / "home"), "DOCPIPE_MODEL_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", snippet], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "models compiled" in out.stdout, out.stderr[-2000:]
+    assert len(list((tmp_path / "cache").iterdir())) >= 4, "layout + PP-OCR det/rec/cls blobs"
+    assert cache.startswith("/")
+
+
 def test_grafana_dashboard():
     dash = json.loads((DOCKER / "grafana-dashboard.json").read_text())
     exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])

@@ -85,6 +85,35 @@ def test_layout_precision_setting_reaches_openvino(docpipe_home, monkeypatch):
         OpenVinoSession(ModelProcessor.get_model_path(ModelType.PP_LAYOUT_CDLA), precision="int4")
 
 
+def test_compiled_models_are_cached_once_per_host(docpipe_home, tmp_path, monkeypatch):
+    """OpenVINO's compiled layout model lands in one cache folder that every DOCPIPE_HOME shares (a new home, a
+    benchmark's temp home, a test): DOCPIPE_MODEL_CACHE_DIR, else ~/.cache/doc-pipeline/openvino, else the home's
+    own cache/openvino when the user cache cannot be written."""
+    from doc_pipeline.core.inference import model_cache_dir
+    from doc_pipeline.core.layout import RapidLayoutEngine
+    from doc_pipeline.settings import reload_settings
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    reload_settings()
+    assert model_cache_dir() == tmp_path / "xdg" / "doc-pipeline" / "openvino"
+    shared = tmp_path / "models"
+    monkeypatch.setenv("DOCPIPE_MODEL_CACHE_DIR", str(shared))
+    reload_settings()
+    assert model_cache_dir() == shared
+    RapidLayoutEngine(runtime="openvino")
+    blobs = sorted(shared.iterdir())
+    assert blobs, "the compiled model is written to the shared cache"
+    monkeypatch.setenv("DOCPIPE_HOME", str(tmp_path / "another_home"))
+    reload_settings()
+    RapidLayoutEngine(runtime="openvino")  # a second home loads it from there instead of compiling again
+    assert sorted(shared.iterdir()) == blobs
+    assert not (tmp_path / "another_home" / "cache").exists()
+    # a cache that cannot be written (a read-only image layer): the home's own folder
+    monkeypatch.setenv("DOCPIPE_MODEL_CACHE_DIR", "/proc/doc-pipeline-models")
+    reload_settings()
+    assert model_cache_dir() == tmp_path / "another_home" / "cache" / "openvino"
+
+
 def test_rapidocr_reads_the_same_words_on_both_runtimes(docpipe_home):
     from doc_pipeline.core.ocr.rapid import RapidOcrEngine
 

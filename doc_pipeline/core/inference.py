@@ -63,16 +63,29 @@ def on_openvino(requested: str | None, build: Callable[[], T], what: str) -> T |
 
 
 def model_cache_dir() -> Path | None:
-    """Where OpenVINO keeps compiled models ($DOCPIPE_HOME/cache/openvino): compiling the layout model takes 0.3 CPU s
-    per engine, loading it from the cache 0.05-0.1 (one engine per worker thread per process). None if not writable."""
+    """Where OpenVINO keeps compiled models: DOCPIPE_MODEL_CACHE_DIR, else the user's cache
+    ($XDG_CACHE_HOME or ~/.cache, /doc-pipeline/openvino), else $DOCPIPE_HOME/cache/openvino; None if none is
+    writable. Compiling the layout model takes 0.6-0.7 CPU s per engine, loading it from the cache 0.17 (one engine
+    per page thread per process). The cache is keyed by the model, its settings and OpenVINO's version, so one
+    folder serves every DOCPIPE_HOME on the host (a new home, a benchmark's temp home, a test) and an image can
+    ship it compiled (docker/Dockerfile.worker)."""
+    import os
+
     from doc_pipeline.settings import get_settings
 
-    path = get_settings().home / "cache" / "openvino"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return path
+    settings = get_settings()
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "doc-pipeline" / "openvino"
+    candidates = [settings.model_cache_dir] if settings.model_cache_dir else [user_cache]
+    candidates.append(settings.home / "cache" / "openvino")
+    for path in candidates:
+        try:
+            path = Path(path).expanduser()
+            path.mkdir(parents=True, exist_ok=True)
+            if os.access(path, os.W_OK):
+                return path
+        except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
+            continue
+    return None
 
 
 class OpenVinoSession:
