@@ -7,7 +7,8 @@
    centred or from each header's left edge, whichever takes more rows; the table ends at a label, at a gap much
    wider than its row spacing or at a line that fits no column (a number in the margin is skipped). A column of
    printed labels with values right of only some of them, or rows of printed field names only (a blank form),
-   are no table.
+   are no table. A cell that is a printed field name (a form word, no digits: "Company") is no value of its
+   column.
 3. Check boxes: a box belongs to the nearer phrase left or right of it; a ticked one ("x", "✓", "☑") is that
    option's answer, and option labels are no label or value of anything else.
 4. Labels take one value: "Name:" (wrapped over two lines or not) the phrase to its right, else the one just
@@ -15,7 +16,9 @@
    edge; a printed label heading a column of labels the phrase right of it; a mixed-case label without a colon
    holding a form word (``LABEL_WORDS``: "Date Prepared") a number right of it, under it or just above it. A value
    runs on over the lines starting under its left edge, tight under it.
-5. Pairs whose rule prior times their least confident word is under ``KV_MIN_SCORE`` are not reported.
+5. Pairs whose rule prior times their least confident word is under ``KV_MIN_SCORE`` are not reported. The raw
+   confidence is the rule prior (``RULE_PRIOR``: a table column of one or two cells has its own; times
+   ``NO_FORM_WORD_PRIOR`` for a label without a form word) times 0.5 + 0.5 x the least word confidence.
 Each phrase is the value of at most one label. General geometry, typography and a general form vocabulary only,
 nothing per form.
 """
