@@ -81,26 +81,24 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-class TreeRssSampler:
-    """Samples the RSS of every process in a tree every `interval` seconds; keeps the largest single process
-    and the largest sum. Complements ru_maxrss, which only covers children once they have been waited for."""
+class TreeSampler:
+    """Calls `sample()` on the process tree of `pid` every `interval` seconds in a background thread, from
+    `with` entry to exit."""
 
-    def __init__(self, pid: int, interval: float = 0.2):
+    def __init__(self, pid: int, interval: float):
         self.pid, self.interval = pid, interval
-        self.peak_process = 0
-        self.peak_tree = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def sample(self, pids: set[int]) -> None:
+        raise NotImplementedError
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            sizes = [rss_bytes(p) for p in process_tree(self.pid)]
-            if sizes:
-                self.peak_process = max(self.peak_process, max(sizes))
-                self.peak_tree = max(self.peak_tree, sum(sizes))
+            self.sample(process_tree(self.pid))
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "TreeRssSampler":
+    def __enter__(self):
         self._thread.start()
         return self
 
@@ -109,18 +107,32 @@ class TreeRssSampler:
         self._thread.join(timeout=5)
 
 
-class RunnableSampler:
+class TreeRssSampler(TreeSampler):
+    """Samples the RSS of every process in a tree every `interval` seconds; keeps the largest single process
+    and the largest sum. Complements ru_maxrss, which only covers children once they have been waited for."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        super().__init__(pid, interval)
+        self.peak_process = 0
+        self.peak_tree = 0
+
+    def sample(self, pids: set[int]) -> None:
+        sizes = [rss_bytes(p) for p in pids]
+        if sizes:
+            self.peak_process = max(self.peak_process, max(sizes))
+            self.peak_tree = max(self.peak_tree, sum(sizes))
+
+
+class RunnableSampler(TreeSampler):
     """Counts, every `interval` seconds, the threads of a process tree that are running or ready to run (state R
     in /proc/<pid>/task/<tid>/stat). `busy_share(a, b)` is the mean of min(count, cores) / cores between two
     time.time() stamps: the share of the cores the pipeline kept busy (1.0 = no core left idle by it). On a
     loaded host, threads waiting for a core count as busy too: the measure tells our idling from CPU we used."""
 
     def __init__(self, pid: int, interval: float = 0.01, cores: int | None = None):
-        self.pid, self.interval = pid, interval
+        super().__init__(pid, interval)
         self.cores = cores or os.cpu_count() or 1
         self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     @staticmethod
     def runnable_threads(pids: set[int]) -> int:
@@ -138,22 +150,12 @@ class RunnableSampler:
                 n += stat.rsplit(")", 1)[-1].split()[0] == "R"  # the state follows the command name
         return n
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append((time.time(), self.runnable_threads(process_tree(self.pid))))
-            self._stop.wait(self.interval)
+    def sample(self, pids: set[int]) -> None:
+        self.samples.append((time.time(), self.runnable_threads(pids)))
 
     def busy_share(self, start: float, end: float) -> float | None:
         inside = [min(n, self.cores) for t, n in self.samples if start <= t < end]
         return sum(inside) / len(inside) / self.cores if inside else None
-
-    def __enter__(self) -> "RunnableSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 def busy_by_step(sampler: RunnableSampler, spans: list) -> dict[str, float]:
