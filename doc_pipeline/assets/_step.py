@@ -114,7 +114,7 @@ def page_workers_for(run_tags: Mapping[str, str], default: int) -> int:
     """Threads for a document's pages (the page pools of page_images, layout_blocks and ocr_text): at most the
     run's share of the cores when the sensor tagged it as one of a burst's runs side by side, else
     DOCPIPE_OCR_WORKERS (0 = one per core). Each page thread loads its own engines (layout model, Tesseract, OSD,
-    RapidOCR on unsure pages), so 3 runs x 2 page threads on 2 cores paid every engine's start-up 6 times."""
+    RapidOCR on unsure pages): a run sharing the cores needs no more threads, nor engines, than its share."""
     workers = resolve_workers(default)
     tag = run_tags.get(DOC_WORKERS_TAG, "")
     return max(1, min(workers, int(tag))) if tag.isdigit() else workers
