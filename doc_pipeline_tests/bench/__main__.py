@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     for rec in stage_rows:
         cpu = " ".join(f"{st}={rec[f'cpu_per_page_{st}']:.3f}" for st in STAGES)
         print(f"# cpu s/page {rec['benchmark']}/{rec['kind']} ({rec['pages']}p): {cpu} total={rec['cpu_per_page_total']:.3f}")
-        busy = " ".join(f"{st}={rec[f'busy_cores_{st}']}" for st in (*STAGES, "all_steps") if rec[f"busy_cores_{st}"] != "")
+        busy = " ".join(f"{st}={rec[f'busy_cores_{st}']}" for st in (*STAGES, "all_steps")
+                        if rec[f"busy_cores_{st}"] != "")
         if busy:
             print(f"# busy share of the cores {rec['benchmark']}/{rec['kind']}: {busy}")
     write_csv(out / "stage_cpu_per_page.csv", stage_rows)
