@@ -20,14 +20,13 @@ that only respells letters (`Anount` / `Amount`, `Sumnary` / `Summary`, `Transpo
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 from PIL import Image
 
 from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, get_engine, mean_word_conf, register_engine
-from doc_pipeline.core.ocr.lexicon import MIN_LEN, digits_ok, tesseract_lexicon
+from doc_pipeline.core.ocr.lexicon import MIN_LEN, digits_ok, tesseract_lexicon, word_core
 
 LINE_TARGET_HEIGHT = 40  # px: Tesseract reads single lines best with capitals around 25-30 px
 
@@ -145,13 +144,16 @@ def choose_words(primary: list[OcrWord], secondary: list[OcrWord] | None, *, mar
     return out
 
 
+def words_box(words: list[OcrWord]) -> tuple[int, int, int, int]:
+    """The box around some words, in page pixels."""
+    return (min(w.box_px[0] for w in words), min(w.box_px[1] for w in words),
+            max(w.box_px[2] for w in words), max(w.box_px[3] for w in words))
+
+
 def line_members(line: list[OcrWord], words: list[OcrWord], min_overlap: float = 0.5) -> list[OcrWord]:
     """The words of another reading of the page that lie on this line (vertical overlap of at least `min_overlap`
     of the smaller height, box centre within the line's horizontal extent), left to right."""
-    x0 = min(w.box_px[0] for w in line)
-    y0 = min(w.box_px[1] for w in line)
-    x1 = max(w.box_px[2] for w in line)
-    y1 = max(w.box_px[3] for w in line)
+    x0, y0, x1, y1 = words_box(line)
     out = []
     for w in words:
         bx0, by0, bx1, by1 = w.box_px
@@ -159,11 +161,6 @@ def line_members(line: list[OcrWord], words: list[OcrWord], min_overlap: float =
         if overlap >= min_overlap * max(1, min(y1 - y0, by1 - by0)) and x0 <= (bx0 + bx1) / 2 <= x1:
             out.append(w)
     return sorted(out, key=lambda w: w.box_px[0])
-
-
-def _core(text: str) -> str:
-    """A word without its leading / trailing punctuation, casefolded (`Amount:` -> `amount`)."""
-    return re.sub(r"^\W+|\W+$", "", text).casefold()
 
 
 def prefer_dictionary_words(primary: list[OcrWord], secondary: list[OcrWord], lexicon, repeated=frozenset()
@@ -183,12 +180,12 @@ def prefer_dictionary_words(primary: list[OcrWord], secondary: list[OcrWord], le
     for p, s in align_segments(primary, secondary):
         if not p:
             continue
-        p_core = "".join(_core(w.text) for w in p)
-        s_core = "".join(_core(w.text) for w in s)
+        p_core = "".join(word_core(w.text) for w in p)
+        s_core = "".join(word_core(w.text) for w in s)
         if (s and len(p_core) >= MIN_LEN and len(p_core) == len(s_core) and digits_ok(p_core)
-                and not all(_core(w.text) in lexicon for w in p)
+                and not all(word_core(w.text) in lexicon for w in p)
                 and not (len(p) == 1 and p[0].text.casefold() in repeated)
-                and all(w.in_dictionary and _core(w.text) in lexicon for w in s)
+                and all(w.in_dictionary and word_core(w.text) in lexicon for w in s)
                 and word_swap_ok(" ".join(w.text for w in p), " ".join(w.text for w in s))):
             out.extend(OcrWord(text=w.text, box_px=w.box_px, conf=w.conf, line=p[0].line, block=p[0].block,
                                in_dictionary=True) for w in s)
@@ -243,10 +240,7 @@ class FusionEngine(OcrEngine):
         return words  # engine line numbers; page_text orders them (reading_order)
 
     def _read_line(self, gray: Image.Image, line: list[OcrWord], dpi: int) -> list[OcrWord]:
-        x0 = min(w.box_px[0] for w in line)
-        y0 = min(w.box_px[1] for w in line)
-        x1 = max(w.box_px[2] for w in line)
-        y1 = max(w.box_px[3] for w in line)
+        x0, y0, x1, y1 = words_box(line)
         pad = max(2, (y1 - y0) // 5)
         box = (max(0, x0 - pad), max(0, y0 - pad), min(gray.width, x1 + pad), min(gray.height, y1 + pad))
         crop = gray.crop(box)

@@ -126,6 +126,11 @@ def tesseract_lexicon(lang: str = "eng", tessdata: str | None = None) -> frozens
 _CORE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
 
 
+def word_core(text: str) -> str:
+    """A word without its leading / trailing punctuation, casefolded (`Amount:` -> `amount`)."""
+    return _CORE.match(text).group(2).casefold()
+
+
 def _one_swap(word: str) -> set[str]:
     out = set()
     for i in range(len(word)):
@@ -184,7 +189,7 @@ def correct_lines(lines: list[list[OcrWord]], lexicon: frozenset[str] | set[str]
     """`correct_word` on every word of a page's lines; a spelling the page has twice or more is kept."""
     if not lexicon:
         return lines
-    counts = Counter(_CORE.match(w.text).group(2).casefold() for line in lines for w in line)
+    counts = Counter(word_core(w.text) for line in lines for w in line)
     keep = {k for k, n in counts.items() if n >= 2}
     out = []
     for line in lines:
