@@ -290,7 +290,7 @@ def _pair(key: Phrase | str, value: Phrase, rule: str, page_no: int, key_box=Non
     ktext = _respace(key if isinstance(key, str) else key.text)
     kbox = key_box if isinstance(key, str) else key.bbox
     least = min(w.conf for w in (value.words if isinstance(key, str) else key.words + value.words))
-    no_form_word = rule in FORM_WORD_RULES and not _has_label_word_text(ktext)
+    no_form_word = rule in FORM_WORD_RULES and not _has_label_word(ktext)
     cut = CUT_PRIOR.get(rule, conf)
     if cut * least * (NO_FORM_WORD if no_form_word else 1.0) < KV_MIN_SCORE and rule != "label_below":
         return None
@@ -700,15 +700,11 @@ purpose reason job test sample study report distribution via copies source metho
 def _plain_label(p: Phrase) -> bool:
     """A printed label without a colon in mixed case: a printed field name (capital start, no digits) of at most six
     words holding a form word (``LABEL_WORDS``)."""
-    return _printed_label(p) and not _caps_label(p) and len(p.words) <= 6 and _has_label_word(p)
+    return _printed_label(p) and not _caps_label(p) and len(p.words) <= 6 and _has_label_word(p.text)
 
 
-def _has_label_word(p: Phrase) -> bool:
-    return _has_label_word_text(p.text)
-
-
-def _has_label_word_text(t: str) -> bool:
-    return any(w.strip("():#.,").lower() in LABEL_WORDS for w in t.split())
+def _has_label_word(text: str) -> bool:
+    return any(w.strip("():#.,").lower() in LABEL_WORDS for w in text.split())
 
 
 def _field_name(p: Phrase) -> bool:
@@ -716,7 +712,7 @@ def _field_name(p: Phrase) -> bool:
     Value", "Number of Pages (this page included)"). As a table cell it is right 1 of 9 times on FUNSD's
     ground-truth words, 0 of 7 on RapidOCR's, 0 of 7 on Tesseract's (ninth round): the table ran on into the
     labels of the next block."""
-    return len(p.words) <= 6 and not any(c.isdigit() for c in p.text) and _has_label_word(p)
+    return len(p.words) <= 6 and not any(c.isdigit() for c in p.text) and _has_label_word(p.text)
 
 
 def _plain_value(key: Phrase, right: Phrase | None, rows: list[list[Phrase]], ri: int, taken: set[int]):
@@ -891,7 +887,7 @@ def _not_a_value_below(q: Phrase) -> bool:
     word: "CUSTOMER SHIPPING NUMBER", "DATE"; "JOHN SMITH" is a value) or a parenthesised note ("(CHECK ONE)",
     "(Name)"; a phone number "(614) 466-5087" is a value)."""
     t = q.text.strip()
-    return (_caps_label(q) and not any(c.isdigit() for c in t) and _has_label_word(q)) \
+    return (_caps_label(q) and not any(c.isdigit() for c in t) and _has_label_word(q.text)) \
         or bool(re.match(r"\(\s*[A-Za-z]", t))
 
 
