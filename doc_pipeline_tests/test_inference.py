@@ -172,3 +172,36 @@ def test_auto_falls_back_to_onnxruntime_when_openvino_cannot_load_a_model(monkey
     assert RapidOcrEngine(runtime="auto").runtime == "onnxruntime"
     with pytest.raises(RuntimeError, match="unsupported CPU"):
         RapidLayoutEngine(runtime="openvino")
+
+
+def test_layout_pre_and_post_processing_match_rapid_layouts_own(docpipe_home):
+    """The engine swaps rapid-layout's PP-PicoDet pre/post-processing for cheaper ones (float32 input, box
+    distributions decoded only for anchors above the score threshold): the same input to rounding and the same
+    boxes, scores and classes, on the model's real outputs for a generated page and for a blank one."""
+    import cv2
+    from rapid_layout.model_handler.pp.post_process import PPPostProcess
+    from rapid_layout.model_handler.pp.pre_process import PPPreProcess
+
+    from doc_pipeline.core.layout import RapidLayoutEngine
+
+    engine = RapidLayoutEngine(runtime="openvino", precision="f32")
+    handler = engine.model.model_processors
+    assert type(handler.pp_postprocess) is not PPPostProcess and type(handler.pp_preprocess) is not PPPreProcess
+    theirs_pre = PPPreProcess(handler.pp_preprocess.size)
+    post = handler.pp_postprocess
+    theirs_post = PPPostProcess(post.labels, post.conf_thres, post.iou_thres)
+    from doc_pipeline_tests.bench.inputs import native_pdf
+
+    page = np.asarray(make_docs.render_page(native_pdf(1), dpi=100).convert("RGB"))[:, :, ::-1]  # text and a table
+    found = 0
+    for img in (page, np.full_like(page, 255)):
+        ours_x, theirs_x = handler.pp_preprocess(img), theirs_pre(img)
+        assert ours_x.shape == theirs_x.shape and ours_x.dtype == np.float32
+        assert np.abs(ours_x - theirs_x).max() < 1e-5
+        preds = handler.session(theirs_x)
+        ours, theirs = post(img.shape[:2], theirs_x, preds), theirs_post(img.shape[:2], theirs_x, preds)
+        assert ours == theirs
+        found += len(theirs[0])
+        small = cv2.resize(np.ascontiguousarray(img), (608, 800))  # the engine hands over a page already shrunk
+        assert np.abs(handler.pp_preprocess(small) - theirs_pre(small)).max() < 1e-5
+    assert found >= 2, "the page has blocks to compare"

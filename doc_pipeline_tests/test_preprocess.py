@@ -146,7 +146,7 @@ def test_a_wrong_osd_180_on_an_upright_page_is_overruled(monkeypatch):
     from doc_pipeline.core import preprocess
 
     monkeypatch.setattr(preprocess, "detect_orientation", lambda image, dpi: (180, 3.0))  # OSD's mistake
-    monkeypatch.setattr(preprocess, "clearly_upright", lambda image, skew: False)  # OSD gets to answer
+    monkeypatch.setattr(preprocess, "clearly_upright", lambda image, skew, components=None: False)  # OSD gets to answer
     prepared = prepare_scanned_page(page(), 150, deskew_pages=False, rescale=False)
     assert prepared.rotation == 0 and prepared.steps == []
     turned = page().rotate(180, expand=True, fillcolor=255)
@@ -202,3 +202,34 @@ def test_the_upright_check_is_only_trusted_for_baseline_scripts(monkeypatch):
     monkeypatch.setattr(preprocess, "detect_orientation", lambda image, dpi: calls.append(dpi))
     prepare_scanned_page(page(), 150, rescale=False, upright_check=False)
     assert calls == [150]  # the same clearly upright page gets OSD when the check is off
+
+
+@pytest.mark.parametrize("angle", [0.0, -2.0, 6.0])
+def test_text_size_from_the_upright_tests_components_matches_measuring_the_deskewed_page(angle):
+    """prepare_scanned_page labels the glyphs once: the upright test's components, measured before deskew, give the
+    text size, corrected for the skew, instead of labelling the deskewed page again."""
+    from doc_pipeline.core.preprocess import deskew
+
+    skewed = page().rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=255) if angle else page()
+    comps = images.GlyphComponents(skewed)
+    found = estimate_skew(skewed) if angle else 0.0
+    fresh = images.median_glyph_height(deskew(skewed, found) if found else skewed)
+    reused = images.median_glyph_height(skewed, components=comps, skew=found)
+    if not angle:
+        assert reused == fresh  # the same components: the same answer
+    assert reused == pytest.approx(fresh, rel=0.12)
+    uncorrected = images.median_glyph_height(skewed, components=comps)
+    if abs(angle) >= 5:  # a skewed glyph is taller: the correction brings it back
+        assert abs(reused - fresh) < abs(uncorrected - fresh)
+
+
+def test_the_upright_check_and_the_text_size_share_one_labelling(monkeypatch):
+    from doc_pipeline.core import preprocess
+
+    made = []
+    real = preprocess.GlyphComponents
+    monkeypatch.setattr(preprocess, "GlyphComponents", lambda *a, **k: made.append(1) or real(*a, **k))
+    monkeypatch.setattr(images, "GlyphComponents", lambda *a, **k: made.append(1) or real(*a, **k))
+    prepared = prepare_scanned_page(page().rotate(-2.0, resample=Image.BICUBIC, fillcolor=255), 150)
+    assert any(s.startswith("deskew_") for s in prepared.steps) and prepared.rotation == 0
+    assert len(made) == 1

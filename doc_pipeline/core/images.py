@@ -16,27 +16,49 @@ PLACEHOLDER_DPIS = (72, 96)
 GLYPH_PT = 6.5  # median height of a glyph's ink in points (caps ~7 pt and lower case ~5 pt at 9-10 pt type)
 
 
-def median_glyph_height(img: Image.Image, max_side: int = 1600) -> float | None:
+class GlyphComponents:
+    """The dark connected components of a page shrunk to `max_side` (Otsu threshold): what the text-size probe
+    (median_glyph_height) and the upright test (preprocess.baseline_votes) both measure, computed once a page.
+    `stats` are OpenCV's (x, y, w, h, area) rows without the background; `scale` = shrunk / original size."""
+
+    def __init__(self, img: Image.Image, max_side: int = 1600):
+        import cv2
+        import numpy as np
+
+        gray = np.asarray(img.convert("L"))
+        h, w = gray.shape
+        s = min(1.0, max_side / max(h, w))
+        if s < 1:
+            gray = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+        _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
+        self.stats, self.shape, self.scale = stats[1:], bw.shape, s
+
+
+def median_glyph_height(img: Image.Image, max_side: int = 1600, components: GlyphComponents | None = None,
+                        skew: float = 0.0) -> float | None:
     """Median height in pixels (of img) of the glyph-sized dark connected components: a cheap text-size probe.
-    None when fewer than 20 such components are found (no text to measure)."""
-    import cv2
+    None when fewer than 20 such components are found (no text to measure).
+
+    `components` measured on the page before it was deskewed by `skew` degrees may stand in for measuring the
+    deskewed page again: a glyph turned by a measures h' = h cos a + w sin a by w' = w cos a + h sin a, which is
+    solved for (w, h) per component (within a pixel of a new measurement for |a| <= 10 degrees)."""
     import numpy as np
 
-    gray = np.asarray(img.convert("L"))
-    h, w = gray.shape
-    s = min(1.0, max_side / max(h, w))
-    if s < 1:
-        gray = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
-    _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
-    if n < 2:
+    comps = components if components is not None else GlyphComponents(img, max_side)
+    if len(comps.stats) < 1:
         return None
-    cw, ch, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    cw, ch = comps.stats[:, 2].astype(np.float64), comps.stats[:, 3].astype(np.float64)
+    area = comps.stats[:, 4]
+    if skew:
+        a = np.deg2rad(abs(skew))
+        c, s, c2 = np.cos(a), np.sin(a), np.cos(2 * a)
+        cw, ch = (cw * c - ch * s) / c2, (ch * c - cw * s) / c2
     # glyph-like: not specks, not rules/lines/pictures; a glyph is at most ~3x wider than tall (touching letters)
-    keep = (ch >= 4) & (ch <= bw.shape[0] / 8) & (cw <= 3 * ch) & (cw >= 1) & (area >= 0.1 * cw * ch)
+    keep = (ch >= 4) & (ch <= comps.shape[0] / 8) & (cw <= 3 * ch) & (cw >= 1) & (area >= 0.1 * cw * ch)
     if keep.sum() < 20:
         return None
-    return float(np.median(ch[keep])) / s
+    return float(np.median(ch[keep])) / comps.scale
 
 
 def estimate_dpi_from_text(img: Image.Image) -> int | None:

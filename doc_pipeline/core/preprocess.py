@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from doc_pipeline.core.images import GlyphComponents, median_glyph_height
 from doc_pipeline.core.models import PageInfo, PageKind
 
 MAX_SKEW = 10.0  # degrees; beyond that it is a rotated photo, not a skewed scan
@@ -136,17 +137,16 @@ def deskew(image: Image.Image, angle: float) -> Image.Image:
 # ---------------------------------------------------------------------------------------------- orientation
 
 
-def baseline_votes(image: Image.Image, skew: float = 0.0) -> tuple[int, int]:
+def baseline_votes(image: Image.Image, skew: float = 0.0,
+                   components: GlyphComponents | None = None) -> tuple[int, int]:
     """(lines that look upright, lines that look upside down): per text line, whether its glyphs' bottoms line up
-    better than their tops (see UPRIGHT_MIN_LINES). Glyphs are connected components; rules, frames and pictures
-    (taller than a line or wider than a quarter page) are left out, so table rows count as lines. `skew` is the
-    page's estimated skew (estimate_skew): glyph rows are measured along the deskewed lines."""
-    import cv2
-
-    bw = _binary_small(np.asarray(image.convert("L")), max_side=UPRIGHT_SIDE_PX)
-    height, width = bw.shape
-    _, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
-    x, y, w, h, area = (stats[1:, i] for i in range(5))
+    better than their tops (see UPRIGHT_MIN_LINES). Glyphs are connected components (`components`, measured here
+    when not given); rules, frames and pictures (taller than a line or wider than a quarter page) are left out, so
+    table rows count as lines. `skew` is the page's estimated skew (estimate_skew): glyph rows are measured along
+    the deskewed lines."""
+    comps = components if components is not None else GlyphComponents(image, UPRIGHT_SIDE_PX)
+    height, width = comps.shape
+    x, y, w, h, area = (comps.stats[:, i] for i in range(5))
     glyph = (area >= 4) & (h >= 4) & (h <= 80) & (w <= width / 4)  # 4: speckle noise out
     x, y, w, h = x[glyph], y[glyph], w[glyph], h[glyph]
     if len(x) < 20:
@@ -181,10 +181,10 @@ def baseline_script(lang: str) -> bool:
     return bool(codes) and all(c in BASELINE_SCRIPT_LANGS for c in codes)
 
 
-def clearly_upright(image: Image.Image, skew: float = 0.0) -> bool:
+def clearly_upright(image: Image.Image, skew: float = 0.0, components: GlyphComponents | None = None) -> bool:
     """True when the page's text lines prove it upright (baseline_votes), so OSD (~0.1 CPU s a page) is skipped.
     Conservative: undecided pages go to OSD."""
-    up, down = baseline_votes(image, skew)
+    up, down = baseline_votes(image, skew, components)
     return up >= UPRIGHT_MIN_LINES and up >= UPRIGHT_MIN_SHARE * (up + down)
 
 
@@ -253,17 +253,17 @@ def prepare_scanned_page(image: Image.Image, dpi: int, *, orientation: bool = Tr
                          upright_check: bool = True) -> PreparedPage:
     """Orientation, deskew and scale normalisation of one scanned page image (see the module doc). `upright_check`:
     skip OSD on pages that clearly_upright proves upright (only for baseline scripts: see baseline_script)."""
-    from doc_pipeline.core.images import median_glyph_height
-
     page = PreparedPage(image=image, dpi=dpi)
     angle = None
+    # the glyph components of the upright test also give the text size below (one threshold + labelling a page)
+    components = GlyphComponents(page.image, UPRIGHT_SIDE_PX) if orientation and upright_check else None
     if orientation:
         angle = estimate_skew(page.image)  # upright pages keep it; a turned page is measured again below
-        if not (upright_check and clearly_upright(page.image, angle)):
+        if not (upright_check and clearly_upright(page.image, angle, components)):
             page.image, page.rotation = orient(page.image, dpi)
             if page.rotation:
                 page.steps.append(f"rotate_{page.rotation}")
-                angle = None
+                angle, components = None, None
     if deskew_pages:
         angle = estimate_skew(page.image) if angle is None else angle
         if MIN_SKEW <= abs(angle) <= MAX_SKEW:
@@ -271,7 +271,7 @@ def prepare_scanned_page(image: Image.Image, dpi: int, *, orientation: bool = Tr
             page.skew = angle
             page.steps.append(f"deskew_{angle:+.2f}")
     if rescale:
-        f = rescale_factor(median_glyph_height(page.image))
+        f = rescale_factor(median_glyph_height(page.image, components=components, skew=page.skew))
         if f != 1.0 and page.image.width * page.image.height * f * f <= max_pixels:
             w, h = max(1, round(page.image.width * f)), max(1, round(page.image.height * f))
             page.image = page.image.resize((w, h), Image.LANCZOS if f < 1 else Image.BICUBIC)
