@@ -91,8 +91,9 @@ def test_native_pages_render_at_the_native_dpi_and_scanned_pages_at_the_render_d
 
 
 def test_page_png_keeps_pixels_and_dpi_in_every_mode():
-    """Stored page images (render.png_bytes: OpenCV's run-length PNG with a hand-made pHYs chunk for grey and RGB,
-    PIL otherwise) decode to the same pixels and carry the page's DPI, as PIL's own PNG did."""
+    """Stored page images (render.png_bytes: written by hand for grey and RGB - Up filter, zlib-ng run-length
+    deflate, pHYs chunk - PIL otherwise) decode to the same pixels and carry the page's DPI, as PIL's own PNG did,
+    for PIL and OpenCV alike."""
     import io
 
     import numpy as np
@@ -103,10 +104,17 @@ def test_page_png_keeps_pixels_and_dpi_in_every_mode():
     grey = make_docs.text_image(["Invoice 4711", "Total 120.50"])
     rgb = grey.convert("RGB")
     rgb.paste((200, 30, 30), (10, 10, 60, 40))  # a colour the channel order would get wrong
-    for img, dpi in ((grey, 200), (rgb, 300), (grey.convert("1"), 150), (grey.convert("LA"), 96)):
+    noisy = Image.fromarray(np.random.default_rng(1).integers(0, 256, (37, 53), dtype=np.uint8))  # every byte value
+    for img, dpi in ((grey, 200), (rgb, 300), (noisy, 200), (noisy.convert("RGB"), 72), (grey.convert("1"), 150),
+                     (grey.convert("LA"), 96)):
         data = png_bytes(RenderedPage(1, img, dpi, []))
         back = Image.open(io.BytesIO(data))
         back.load()
         assert back.mode == img.mode
         assert np.array_equal(np.asarray(back), np.asarray(img)), img.mode
+        if img.mode in ("L", "RGB"):  # OpenCV (the layout and table steps) reads it too
+            import cv2
+
+            decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+            assert np.array_equal(decoded if img.mode == "L" else decoded[:, :, ::-1], np.asarray(img))
         assert back.info["dpi"] == pytest.approx((dpi, dpi), abs=0.05)  # pixels per metre, rounded
