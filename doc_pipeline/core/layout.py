@@ -86,6 +86,12 @@ def _pp_candidates_class():
         (the top nms_top_k per level, as before, whose best class score is above conf_thres): the same boxes in the
         same order (test_layout_post compares the two on the model's outputs)."""
 
+        def img_info(self, origin_shape, img):
+            """As PPPostProcess.img_info, without copying the whole input tensor twice to read its shape."""
+            h, w = img.shape[2:]
+            scale_factor = np.array([[h / float(origin_shape[0]), w / float(origin_shape[1])]], dtype=np.float32)
+            return np.array([[h, w]], dtype=np.float32), (h, w), scale_factor
+
         def __call__(self, ori_shape, img, preds):
             num_outs = len(preds) // 2
             scores_l, boxes_l = preds[:num_outs], preds[num_outs:]
