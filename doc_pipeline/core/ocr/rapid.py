@@ -21,8 +21,9 @@ from doc_pipeline.core.ocr.lexicon import correct_lines, tesseract_lexicon
 
 @dataclass(frozen=True)
 class RecModel:
-    """A PP-OCR recogniser: an .onnx file and its character list, shipped in a wheel (`package`, a dependency)
-    and read from the installed package's folder; `package` None = the one in the rapidocr wheel."""
+    """A PP-OCR recogniser: an .onnx file and its character list, shipped in a wheel (`package`, installed by the
+    user: neither is a dependency, docs/OCR.md) and read from the installed package's folder; `package` None = the
+    one in the rapidocr wheel."""
 
     package: str | None = None
     model: str = ""  # path inside the package
