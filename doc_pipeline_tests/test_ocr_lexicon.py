@@ -116,3 +116,33 @@ def test_tesseract_lexicon_when_installed():
 ])
 def test_stray_diacritics_are_dropped_when_that_makes_a_word(read, right):
     assert correct_word(read, LEX | {"note", "prepared", "mention", "you", "café"}) == right
+
+
+def test_the_word_list_is_kept_on_the_host_for_the_next_process(docpipe_home, tmp_path, monkeypatch):
+    """The DAWG is walked once per host: the list goes to the model cache folder (keyed by the file's hash) and a
+    new process (here: the in-process cache cleared) reads that instead of decoding again."""
+    from doc_pipeline.core.ocr import lexicon
+    from doc_pipeline.core.ocr.tesseract import find_tessdata
+    from doc_pipeline.settings import reload_settings
+
+    try:
+        find_tessdata()
+    except RuntimeError:
+        pytest.skip("Tesseract's eng.traineddata not installed")
+    monkeypatch.setenv("DOCPIPE_MODEL_CACHE_DIR", str(tmp_path / "models"))
+    reload_settings()
+    lexicon._load.cache_clear()
+    decoded = []
+    real = lexicon.dawg_words
+    monkeypatch.setattr(lexicon, "dawg_words", lambda *a: decoded.append(1) or real(*a))
+    first = lexicon.tesseract_lexicon()
+    assert decoded == [1] and "amount" in first
+    kept = list((tmp_path / "models").glob("lexicon-*.txt"))
+    assert len(kept) == 1 and not list((tmp_path / "models").glob("*.tmp"))
+    lexicon._load.cache_clear()
+    again = lexicon.tesseract_lexicon()
+    assert decoded == [1] and again == first  # read back, not decoded
+    kept[0].write_bytes(b"\xff\xfe broken")  # an unreadable cache file is decoded again, not trusted
+    lexicon._load.cache_clear()
+    assert lexicon.tesseract_lexicon() == first and decoded == [1, 1]
+    lexicon._load.cache_clear()
