@@ -260,6 +260,7 @@ def test_worker_image_compiles_the_models_into_its_cache(tmp_path):
     out = subprocess.run([sys.executable, "-c", snippet], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "models compiled" in out.stdout, out.stderr[-2000:]
     assert len(list((tmp_path / "cache").iterdir())) >= 4, "layout + PP-OCR det/rec/cls blobs"
+    assert list((tmp_path / "cache").glob("lexicon-*.txt")), "Tesseract's word list, decoded once"
     assert cache.startswith("/")
 
 
