@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     tessdata_prefix: str | None = None
     # OCR quality (docs/OCR.md): scanned-page preprocessing and engine selection
     ocr_lexicon: bool = True  # rapidocr/fusion: respell PP-OCR words one look-alike away from a Tesseract word-list word
-    # PP-OCR recogniser of rapidocr/fusion (core/ocr/rapid.py REC_MODELS): ch_v6 (rapidocr wheel), en_v4, v5 (docs/OCR.md)
+    # PP-OCR recogniser of rapidocr/fusion (ocr/rapid.py REC_MODELS): ch_v6 (rapidocr wheel), en_v4, v5 (docs/OCR.md)
     ocr_rec_model: str = "ch_v6"
     ocr_orientation: bool = True  # Tesseract OSD, turn pages by 90/180/270 when confident (~0.1-0.3 s/page)
     # skip OSD on pages whose glyph baselines prove them upright (~0.01 s/page; Latin/Cyrillic/Greek ocr_lang only)
