@@ -115,10 +115,9 @@ def test_fast_skew_profile_matches_rotating_the_whole_image():
     import cv2
     import numpy as np
 
-    from doc_pipeline.core.images import binary_small
-    from doc_pipeline.core.preprocess import _ink_points, _profile_score
+    from doc_pipeline.core.preprocess import _binary_small, _ink_points, _profile_score
 
-    bw = binary_small(np.asarray(page().rotate(2.0, fillcolor=255)))
+    bw = _binary_small(np.asarray(page().rotate(2.0, fillcolor=255)))
     h, w = bw.shape
     for angle in (-2.0, 0.0, 1.0):
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
@@ -224,17 +223,13 @@ def test_text_size_from_the_upright_tests_components_matches_measuring_the_deske
         assert abs(reused - fresh) < abs(uncorrected - fresh)
 
 
-def test_skew_upright_check_and_text_size_share_one_thresholded_page(monkeypatch):
+def test_the_upright_check_and_the_text_size_share_one_labelling(monkeypatch):
     from doc_pipeline.core import preprocess
 
     made = []
     real = preprocess.GlyphComponents
     monkeypatch.setattr(preprocess, "GlyphComponents", lambda *a, **k: made.append(1) or real(*a, **k))
     monkeypatch.setattr(images, "GlyphComponents", lambda *a, **k: made.append(1) or real(*a, **k))
-    thresholded = []
-    real_bw = images.binary_small
-    for module in (images, preprocess):  # GlyphComponents and estimate_skew look it up in their own modules
-        monkeypatch.setattr(module, "binary_small", lambda *a, **k: thresholded.append(1) or real_bw(*a, **k))
     prepared = prepare_scanned_page(page().rotate(-2.0, resample=Image.BICUBIC, fillcolor=255), 150)
     assert any(s.startswith("deskew_") for s in prepared.steps) and prepared.rotation == 0
-    assert len(made) == 1 and len(thresholded) == 1  # one threshold, one labelling: skew, upright test, text size
+    assert len(made) == 1

@@ -16,32 +16,23 @@ PLACEHOLDER_DPIS = (72, 96)
 GLYPH_PT = 6.5  # median height of a glyph's ink in points (caps ~7 pt and lower case ~5 pt at 9-10 pt type)
 
 
-def binary_small(gray, max_side: int = 1600):
-    """The page shrunk to at most `max_side` pixels (area average) and thresholded (Otsu): ink = 255."""
-    import cv2
-
-    h, w = gray.shape
-    s = min(1.0, max_side / max(h, w))
-    small = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
-    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    return bw
-
-
 class GlyphComponents:
-    """The dark connected components of a page shrunk to `max_side` (binary_small): what the text-size probe
-    (median_glyph_height) and the upright test (preprocess.baseline_votes) both measure, and whose ink the skew
-    estimate reads, computed once a page. `stats` are OpenCV's (x, y, w, h, area) rows without the background;
-    `scale` = shrunk / original size; `bw` the thresholded page."""
+    """The dark connected components of a page shrunk to `max_side` (Otsu threshold): what the text-size probe
+    (median_glyph_height) and the upright test (preprocess.baseline_votes) both measure, computed once a page.
+    `stats` are OpenCV's (x, y, w, h, area) rows without the background; `scale` = shrunk / original size."""
 
     def __init__(self, img: Image.Image, max_side: int = 1600):
         import cv2
         import numpy as np
 
         gray = np.asarray(img.convert("L"))
-        self.bw = binary_small(gray, max_side)
-        _, _, stats, _ = cv2.connectedComponentsWithStats(self.bw, connectivity=8)
-        self.stats, self.shape = stats[1:], self.bw.shape
-        self.scale = min(1.0, max_side / max(gray.shape))
+        h, w = gray.shape
+        s = min(1.0, max_side / max(h, w))
+        if s < 1:
+            gray = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+        _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
+        self.stats, self.shape, self.scale = stats[1:], bw.shape, s
 
 
 def median_glyph_height(img: Image.Image, max_side: int = 1600, components: GlyphComponents | None = None,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from doc_pipeline.core.images import GlyphComponents, binary_small, median_glyph_height
+from doc_pipeline.core.images import GlyphComponents, median_glyph_height
 from doc_pipeline.core.models import PageInfo, PageKind
 
 MAX_SKEW = 10.0  # degrees; beyond that it is a rotated photo, not a skewed scan
@@ -39,8 +39,7 @@ TARGET_GLYPH_PX = 24  # median glyph height the engines read best at (PP-OCR and
 # FUNSD, PubLayNet, DocBank) pass and none of the 270 turned ones (the closest: 6 lines for upright against 5 for
 # upside down); on ICDAR 2013 / pdf_kind pages, not used to choose these numbers, 43/57 and none of 171 turned.
 # Caps-only text, sparse and noisy pages go to OSD.
-UPRIGHT_SIDE_PX = 1600  # the long side glyphs are measured at (and the skew, on the same thresholded page)
-SKEW_MAX_POINTS = 60_000  # ink pixels the skew search turns (an even subsample: the row profile keeps its shape)
+UPRIGHT_SIDE_PX = 1600  # the long side glyphs are measured at
 UPRIGHT_MIN_LINES = 6  # lines whose bottoms line up better than their tops, needed to skip OSD
 UPRIGHT_MIN_SHARE = 0.8  # ... and their share of all lines that lean one way
 LINE_LEAN = 0.15  # a line leans when the shares of glyph bottoms and of glyph tops on their median differ this much
@@ -77,6 +76,16 @@ def preprocess_page(image: Image.Image, dpi: int, info: PageInfo) -> tuple[Image
 # ---------------------------------------------------------------------------------------------- skew
 
 
+def _binary_small(gray: np.ndarray, max_side: int = 1200) -> np.ndarray:
+    import cv2
+
+    h, w = gray.shape
+    s = min(1.0, max_side / max(h, w))
+    small = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return bw
+
+
 def _ink_points(bw: np.ndarray, max_points: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
     ys, xs = np.nonzero(bw)
     if len(ys) > max_points:  # an even subsample keeps the row profile's shape
@@ -98,14 +107,12 @@ def _profile_score(points: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]
     return float(np.sum(np.diff(profile) ** 2))  # sharp row transitions = text lines lined up with the rows
 
 
-def estimate_skew(image: Image.Image, max_angle: float = MAX_SKEW, bw: np.ndarray | None = None) -> float:
-    """Degrees to rotate the page counter-clockwise (PIL's sense) to make its text lines horizontal. `bw`: the page
-    already thresholded at UPRIGHT_SIDE_PX (GlyphComponents.bw), measured here when not given."""
-    if bw is None:
-        bw = binary_small(np.asarray(image.convert("L")), UPRIGHT_SIDE_PX)
+def estimate_skew(image: Image.Image, max_angle: float = MAX_SKEW) -> float:
+    """Degrees to rotate the page counter-clockwise (PIL's sense) to make its text lines horizontal."""
+    bw = _binary_small(np.asarray(image.convert("L")))
     if bw.mean() < 0.5:  # (almost) no ink
         return 0.0
-    points = _ink_points(bw, SKEW_MAX_POINTS)
+    points = _ink_points(bw)
     best = 0.0
     for step, span in ((1.0, max_angle), (0.2, 1.0), (0.05, 0.2)):
         angles = np.arange(best - span, best + span + 1e-9, step)
@@ -251,8 +258,7 @@ def prepare_scanned_page(image: Image.Image, dpi: int, *, orientation: bool = Tr
     # the glyph components of the upright test also give the text size below (one threshold + labelling a page)
     components = GlyphComponents(page.image, UPRIGHT_SIDE_PX) if orientation and upright_check else None
     if orientation:
-        # upright pages keep it; a turned page is measured again below
-        angle = estimate_skew(page.image, bw=components.bw if components is not None else None)
+        angle = estimate_skew(page.image)  # upright pages keep it; a turned page is measured again below
         if not (upright_check and clearly_upright(page.image, angle, components)):
             page.image, page.rotation = orient(page.image, dpi)
             if page.rotation:
