@@ -233,3 +233,25 @@ def test_the_upright_check_and_the_text_size_share_one_labelling(monkeypatch):
     prepared = prepare_scanned_page(page().rotate(-2.0, resample=Image.BICUBIC, fillcolor=255), 150)
     assert any(s.startswith("deskew_") for s in prepared.steps) and prepared.rotation == 0
     assert len(made) == 1
+
+
+def test_text_size_near_a_rescale_threshold_is_measured_on_the_deskewed_page(monkeypatch):
+    """The skew-corrected estimate stands in only away from the 7 / 80 px thresholds (7 px vs 6.9 px is no rescale
+    vs 3x): near them the deskewed page is measured itself, as before."""
+    from doc_pipeline.core import preprocess
+
+    calls = []
+    real = preprocess.median_glyph_height
+
+    def probe(image, max_side=1600, components=None, skew=0.0):
+        calls.append(components is not None)
+        return 7.3 if components is not None else real(image, max_side)
+
+    monkeypatch.setattr(preprocess, "median_glyph_height", probe)
+    prepared = prepare_scanned_page(page().rotate(-2.0, resample=Image.BICUBIC, fillcolor=255), 150)
+    assert any(s.startswith("deskew_") for s in prepared.steps)
+    assert calls == [True, False]  # the estimate, then the page itself
+    assert not any(s.startswith("rescale_") for s in prepared.steps)  # the real text is well above 7 px
+    calls.clear()
+    prepare_scanned_page(page(), 150)  # straight page: the components are the page's own, nothing measured again
+    assert calls == [True]
