@@ -115,9 +115,10 @@ def test_fast_skew_profile_matches_rotating_the_whole_image():
     import cv2
     import numpy as np
 
-    from doc_pipeline.core.preprocess import _binary_small, _ink_points, _profile_score
+    from doc_pipeline.core.images import binary_small
+    from doc_pipeline.core.preprocess import SKEW_SIDE_PX, _ink_points, _profile_score
 
-    bw = _binary_small(np.asarray(page().rotate(2.0, fillcolor=255)))
+    bw = binary_small(np.asarray(page().rotate(2.0, fillcolor=255)), SKEW_SIDE_PX)
     h, w = bw.shape
     for angle in (-2.0, 0.0, 1.0):
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)

@@ -16,6 +16,17 @@ PLACEHOLDER_DPIS = (72, 96)
 GLYPH_PT = 6.5  # median height of a glyph's ink in points (caps ~7 pt and lower case ~5 pt at 9-10 pt type)
 
 
+def binary_small(gray, max_side: int):
+    """A grey page shrunk to at most `max_side` pixels (area average) and thresholded (Otsu): ink = 255."""
+    import cv2
+
+    h, w = gray.shape
+    s = min(1.0, max_side / max(h, w))
+    small = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return bw
+
+
 class GlyphComponents:
     """The dark connected components of a page shrunk to `max_side` (Otsu threshold): what the text-size probe
     (median_glyph_height) and the upright test (preprocess.baseline_votes) both measure, computed once a page.
@@ -26,13 +37,9 @@ class GlyphComponents:
         import numpy as np
 
         gray = np.asarray(img.convert("L"))
-        h, w = gray.shape
-        s = min(1.0, max_side / max(h, w))
-        if s < 1:
-            gray = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
-        _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        bw = binary_small(gray, max_side)
         _, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
-        self.stats, self.shape, self.scale = stats[1:], bw.shape, s
+        self.stats, self.shape, self.scale = stats[1:], bw.shape, min(1.0, max_side / max(gray.shape))
 
 
 def median_glyph_height(img: Image.Image, max_side: int = 1600, components: GlyphComponents | None = None,

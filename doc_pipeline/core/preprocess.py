@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from doc_pipeline.core.images import GlyphComponents, median_glyph_height
+from doc_pipeline.core.images import GlyphComponents, binary_small, median_glyph_height
 from doc_pipeline.core.models import PageInfo, PageKind
 
 MAX_SKEW = 10.0  # degrees; beyond that it is a rotated photo, not a skewed scan
+SKEW_SIDE_PX = 1200  # the long side the skew search reads the page at
 MIN_SKEW = 0.3  # below this a rotation blurs more than it straightens
 OSD_MIN_CONF = 2.0  # Tesseract OSD orientation confidence needed to turn a page
 OSD_BAND_SURE_CONF = 2 * OSD_MIN_CONF  # a middle-band OSD answer this sure is taken without reading the whole page
@@ -80,16 +81,6 @@ def preprocess_page(image: Image.Image, dpi: int, info: PageInfo) -> tuple[Image
 # ---------------------------------------------------------------------------------------------- skew
 
 
-def _binary_small(gray: np.ndarray, max_side: int = 1200) -> np.ndarray:
-    import cv2
-
-    h, w = gray.shape
-    s = min(1.0, max_side / max(h, w))
-    small = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
-    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    return bw
-
-
 def _ink_points(bw: np.ndarray, max_points: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
     ys, xs = np.nonzero(bw)
     if len(ys) > max_points:  # an even subsample keeps the row profile's shape
@@ -113,7 +104,7 @@ def _profile_score(points: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]
 
 def estimate_skew(image: Image.Image, max_angle: float = MAX_SKEW) -> float:
     """Degrees to rotate the page counter-clockwise (PIL's sense) to make its text lines horizontal."""
-    bw = _binary_small(np.asarray(image.convert("L")))
+    bw = binary_small(np.asarray(image.convert("L")), SKEW_SIDE_PX)
     if bw.mean() < 0.5:  # (almost) no ink
         return 0.0
     points = _ink_points(bw)
@@ -275,7 +266,8 @@ def prepare_scanned_page(image: Image.Image, dpi: int, *, orientation: bool = Tr
             page.skew = angle
             page.steps.append(f"deskew_{angle:+.2f}")
     if rescale:
-        glyph = median_glyph_height(page.image, components=components, skew=page.skew) if components else None
+        glyph = (median_glyph_height(page.image, components=components, skew=page.skew)
+                 if components is not None else None)
         near = not (glyph and MIN_GLYPH_PX * GLYPH_REUSE_MARGIN <= glyph <= MAX_GLYPH_PX / GLYPH_REUSE_MARGIN)
         if components is None or (page.skew and near):  # near a threshold: measure the deskewed page itself
             glyph = median_glyph_height(page.image)
