@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 import threading
 from typing import Callable
 
@@ -54,7 +55,7 @@ def _fast_pp_processing(handler) -> None:
     pre, post = getattr(handler, "pp_preprocess", None), getattr(handler, "pp_postprocess", None)
     if type(pre) is PPPreProcess and type(post) is PPPostProcess:  # another rapid-layout's handlers: leave them
         handler.pp_preprocess = _PPInput(pre.size, pre.mean, pre.std, pre.scale)
-        handler.pp_postprocess = _PPCandidates(post.labels, post.conf_thres, post.iou_thres)
+        handler.pp_postprocess = _pp_candidates_class()(post.labels, post.conf_thres, post.iou_thres)
 
 
 class _PPInput:
@@ -78,13 +79,15 @@ class _PPInput:
         return out
 
 
+@functools.lru_cache(maxsize=1)
 def _pp_candidates_class():
+    """The PPPostProcess subclass, made on first use (rapid-layout is imported only by the engine that needs it)."""
     from rapid_layout.model_handler.pp.post_process import PPPostProcess
 
     class PPCandidates(PPPostProcess):
         """PPPostProcess with the box distributions decoded only for the anchors that can pass the score threshold
         (the top nms_top_k per level, as before, whose best class score is above conf_thres): the same boxes in the
-        same order (test_layout_post compares the two on the model's outputs)."""
+        same order (test_inference compares the two on the model's outputs)."""
 
         def img_info(self, origin_shape, img):
             """As PPPostProcess.img_info, without copying the whole input tensor twice to read its shape."""
@@ -134,10 +137,6 @@ def _pp_candidates_class():
             return boxes, scores, names
 
     return PPCandidates
-
-
-def _PPCandidates(labels, conf_thres, iou_thres):  # noqa: N802 - a class made on first use (rapid-layout import)
-    return _pp_candidates_class()(labels, conf_thres, iou_thres)
 
 
 class RapidLayoutEngine(LayoutEngine):
