@@ -100,13 +100,18 @@ def test_compiled_models_are_cached_once_per_host(docpipe_home, tmp_path, monkey
     monkeypatch.setenv("DOCPIPE_MODEL_CACHE_DIR", str(shared))
     reload_settings()
     assert model_cache_dir() == shared
-    RapidLayoutEngine(runtime="openvino")
-    blobs = sorted(shared.iterdir())
+    RapidLayoutEngine(runtime="openvino", precision="f32")
+    blobs = sorted(shared.rglob("*.blob"))
     assert blobs, "the compiled model is written to the shared cache"
+    assert {b.parent.name for b in blobs} == {"f32"}, "one folder per precision"
     monkeypatch.setenv("DOCPIPE_HOME", str(tmp_path / "another_home"))
     reload_settings()
-    RapidLayoutEngine(runtime="openvino")  # a second home loads it from there instead of compiling again
-    assert sorted(shared.iterdir()) == blobs
+    RapidLayoutEngine(runtime="openvino", precision="f32")  # a second home loads it instead of compiling again
+    assert sorted(shared.rglob("*.blob")) == blobs
+    # another precision never loads the f32 model: OpenVINO's cache key leaves the hint out (an f32 blob run under
+    # the bf16 hint reads NaN on AMX CPUs), so it compiles into its own folder
+    RapidLayoutEngine(runtime="openvino", precision="bf16")
+    assert {b.parent.name for b in shared.rglob("*.blob")} == {"f32", "bf16"}
     assert not (tmp_path / "another_home" / "cache").exists()
     # a cache that cannot be written (a read-only image layer): the home's own folder
     monkeypatch.setenv("DOCPIPE_MODEL_CACHE_DIR", "/proc/doc-pipeline-models")

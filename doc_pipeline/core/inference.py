@@ -98,15 +98,17 @@ class OpenVinoSession:
                  precision: str = "f32"):
         import openvino as ov
 
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown inference precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
         core = ov.Core()
         if cache_dir is not None:
-            core.set_property({"CACHE_DIR": str(cache_dir)})
+            # one folder per precision: OpenVINO's cache key leaves the precision hint out, and an f32-compiled
+            # model loaded under the bf16 hint reads NaN on AMX CPUs (PP-OCR's recogniser: no text at all)
+            core.set_property({"CACHE_DIR": str(cache_dir / precision)})
         model = core.read_model(str(model_path))
         rt_info = model.get_rt_info()  # the .onnx metadata_props arrive under "framework"
         framework = rt_info["framework"] if "framework" in rt_info else {}
         self.metadata = {str(k): str(getattr(v, "value", v)) for k, v in dict(framework).items()}
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown inference precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
         # bf16 is a hint: a CPU without bfloat16 units runs the model in f32 (self.precision says which)
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if threads > 0:
