@@ -259,7 +259,9 @@ def test_worker_image_compiles_the_models_into_its_cache(tmp_path):
     env = {**os.environ, "DOCPIPE_HOME": str(tmp_path / "home"), "DOCPIPE_MODEL_CACHE_DIR": str(tmp_path / "cache")}
     out = subprocess.run([sys.executable, "-c", snippet], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "models compiled" in out.stdout, out.stderr[-2000:]
-    assert len(list((tmp_path / "cache").iterdir())) >= 4, "layout + PP-OCR det/rec/cls blobs"
+    blobs = list((tmp_path / "cache").rglob("*.blob"))
+    assert len(blobs) >= 4, "layout + PP-OCR det/rec/cls blobs"
+    assert {b.parent.name for b in blobs} <= {"f32", "bf16"}, "one folder per precision (core.inference)"
     assert list((tmp_path / "cache").glob("lexicon-*.txt")), "Tesseract's word list, decoded once"
     assert cache.startswith("/")
 
