@@ -27,6 +27,11 @@ RAW_PREFIX = "raw/"
 # listings become consistent late or clocks that disagree a little
 LOOKBACK_SECONDS = 120
 MAX_RUNS_PER_TICK = 500
+# Dagster's sensor daemon wakes every 5 s (dagster._daemon.sensor.MIN_INTERVAL_LOOP_TIME) and skips a sensor whose
+# last tick started less than its minimum interval ago. With an interval of 5 the tick a loop marks is a few ms
+# younger than 5 s at the next wake-up, so the sensor ran every other loop: a dropped file or a retry waited 5-10 s
+# (measured: ticks 9-10 s apart). 1 s lets every loop evaluate it; a tick with nothing new costs 0.02-0.16 s.
+SENSOR_MIN_INTERVAL_SECONDS = 1
 
 
 def plan_raw_files(listing, cursor_ts: float, known: dict) -> tuple[list, float]:
@@ -46,7 +51,7 @@ def plan_raw_files(listing, cursor_ts: float, known: dict) -> tuple[list, float]
     return todo, max_ts
 
 
-@sensor(job=document_job, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,
+@sensor(job=document_job, minimum_interval_seconds=SENSOR_MIN_INTERVAL_SECONDS, default_status=DefaultSensorStatus.RUNNING,
         description="Watches the object store's raw/ prefix: adds a partition per new document and requests its "
                     "run; rewritten files are processed again; unsupported files are recorded as rejected.")
 def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResource):
@@ -168,7 +173,7 @@ def downstream_steps(step: str) -> list[str]:
     return list(downstream[step])
 
 
-@sensor(job=document_job, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,
+@sensor(job=document_job, minimum_interval_seconds=SENSOR_MIN_INTERVAL_SECONDS, default_status=DefaultSensorStatus.RUNNING,
         description="Launches one run per pending reprocess request (POST /retry, reviews) that re-materialises "
                     "the step and everything downstream of it for that document; closes requests whose run ended.")
 def reprocess_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResource):

@@ -112,6 +112,17 @@ def test_a_failing_document_among_concurrent_ones_fails_alone(docpipe_home, monk
         steps = set(s.scalars(select(StepCheckpoint.step).where(
             StepCheckpoint.doc_id == doc_id_for_key("raw/cut.png"), StepCheckpoint.run_id == res.run_id)))
     assert steps and steps <= {"raw_pdf", "page_images"}, steps
+    # each partition's materialization carries its own document's metadata (not a table of the whole batch, which
+    # Dagster would copy into every partition's event), and the failed one says why
+    events = {(e.asset_key.to_user_string(), e.partition): e.materialization.metadata
+              for e in res.get_asset_materialization_events()}
+    good1, cut = doc_id_for_key("raw/good1.pdf"), doc_id_for_key("raw/cut.png")
+    meta = events[("page_images", good1)]
+    assert meta["pages"].value == 1 and meta["seconds"].value > 0 and meta["batch_documents"].value == 3
+    assert "per_document" not in meta and cut not in str(meta)
+    assert "failed" in events[("page_images", cut)] and "pages" not in events[("page_images", cut)]
+    ocr = events[("ocr_text", good1)]
+    assert ocr["words"].value > 0 and ocr["pages"].value == 1
 
 
 def test_a_run_sharing_the_cores_reads_its_pages_in_one_thread(docpipe_home, monkeypatch):

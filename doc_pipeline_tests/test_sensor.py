@@ -166,3 +166,28 @@ def test_runs_of_a_spread_burst_share_the_cores(monkeypatch):
     assert len(reqs) == 2 and not any(DOC_WORKERS_TAG in r.tags for r in reqs)
     assert doc_workers_for({DOC_WORKERS_TAG: "1"}, 2) == 1 and doc_workers_for({}, 2) == 2
     assert doc_workers_for({DOC_WORKERS_TAG: "x"}, 2) == 2
+
+
+def test_sensors_are_evaluated_on_every_daemon_loop():
+    """Dagster's sensor daemon wakes every MIN_INTERVAL_LOOP_TIME (5 s) and skips a sensor whose last tick started
+    less than its minimum interval ago. At the next wake-up the last tick started a little under 5 s ago (the loop
+    marks it after waking), so an interval of 5 evaluated the sensors every other loop (dropped files and retries
+    waited up to 10 s). Dagster's own check, on a tick that started 4.8 s ago, must find both sensors due."""
+    from types import SimpleNamespace
+
+    from dagster._core.scheduler.instigation import SensorInstigatorData
+    from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME, is_under_min_interval
+
+    from doc_pipeline.sensors import raw_files_sensor, reprocess_sensor
+
+    def state(started: float):  # the part of an InstigatorState that is_under_min_interval reads
+        return SimpleNamespace(instigator_data=SensorInstigatorData(last_tick_timestamp=started,
+                                                                    last_tick_start_timestamp=started))
+
+    def remote(sensor_def):  # the part of a RemoteSensor that it reads
+        return SimpleNamespace(min_interval_seconds=sensor_def.minimum_interval_seconds)
+
+    for sensor_def in (raw_files_sensor, reprocess_sensor):
+        assert not is_under_min_interval(state(time.time() - (MIN_INTERVAL_LOOP_TIME - 0.2)), remote(sensor_def))
+        # and the check is live: a tick that started a moment ago is still inside the interval
+        assert is_under_min_interval(state(time.time()), remote(sensor_def))

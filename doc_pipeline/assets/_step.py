@@ -179,14 +179,16 @@ def run_for_documents(context: AssetExecutionContext, dp: DocPipelineResource, s
         failing = {d: o.check_metadata for d, o in outputs.items() if o.check_passed is False}
         checks.append(AssetCheckResult(check_name=check_name, passed=not failing, severity=AssetCheckSeverity.WARN,
                                        metadata={"failing_documents": MetadataValue.json(failing)}))
+    # Each partition's materialization gets its own document's metadata. Metadata on the result itself is copied
+    # into every partition's event: a table of the whole batch there made each of a 100-document run's events
+    # carry all 100 documents (Dagster serialised it 100 times a step: 8% of a burst's run CPU).
+    for doc_id, out in outputs.items():
+        context.add_asset_metadata(out.metadata, partition_key=doc_id)
+    for doc_id, reason in failed.items():
+        context.add_asset_metadata({"failed": reason}, partition_key=doc_id)
     return MaterializeResult(metadata={
-        "documents": len(keys), "failed_documents": MetadataValue.json(failed),
-        "per_document": MetadataValue.json({d: _plain(o.metadata) for d, o in outputs.items()}),
-        "seconds": round(sum(o.metadata["seconds"] for o in outputs.values()), 3)}, check_results=checks)
-
-
-def _plain(metadata: dict) -> dict:
-    return {k: v.value if isinstance(v, MetadataValue) else v for k, v in metadata.items()}
+        "batch_documents": len(keys), "batch_failed_documents": len(failed),
+        "batch_seconds": round(sum(o.metadata["seconds"] for o in outputs.values()), 3)}, check_results=checks)
 
 
 def document_asset(*, deps: list[str], group_name: str, description: str, kinds: set[str],
