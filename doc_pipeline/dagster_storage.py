@@ -56,7 +56,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
+        self._tables_present: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        # The parent opens a new engine on the index database for every question, and Dagster asks before each
+        # dynamic-partition lookup (`_check_partitions_table`): a run over 100 partitions asked ~700 times a run
+        # (adding each document's metadata to its partition resolves the run's range). Tables are only ever added
+        # (migrations), so a table found once stays found; `wipe` forgets them.
+        if table_name in self._tables_present:
+            return True
+        present = super().has_table(table_name)
+        if present:
+            self._tables_present.add(table_name)
+        return present
 
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> PooledSqliteEventLogStorage:
@@ -101,6 +114,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def wipe(self) -> None:
         self._dispose_engines()
+        self._tables_present.clear()
         super().wipe()
 
     def dispose(self) -> None:

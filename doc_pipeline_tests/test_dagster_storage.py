@@ -131,3 +131,21 @@ def test_a_home_written_by_an_older_version_is_brought_up_to_date_but_a_users_ow
     (home / "dagster.yaml").write_text(own)
     ensure_dagster_home()
     assert (home / "dagster.yaml").read_text() == own
+
+
+def test_dynamic_partition_lookups_ask_the_database_for_its_tables_once(instance, monkeypatch):
+    """Dagster asks `has_table` before every dynamic-partition lookup, and the stock storage opens a new engine for
+    each question; a batch run resolves its partition range for every document's metadata. A table found once is
+    remembered, and the lookups still see partitions added later."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    calls = []
+    real = SqliteEventLogStorage.has_table
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", lambda self, name: calls.append(name) or real(self, name))
+    instance.add_dynamic_partitions("documents", ["a", "b"])
+    for _ in range(20):
+        assert instance.has_dynamic_partition("documents", "a")
+    instance.add_dynamic_partitions("documents", ["c"])
+    assert instance.get_dynamic_partitions("documents") == ["a", "b", "c"]
+    assert not instance.has_dynamic_partition("documents", "z")
+    assert len(calls) == len(set(calls)) <= 2, calls  # each table name asked once (the stock storage: ~25 times)
