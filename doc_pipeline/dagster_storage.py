@@ -61,9 +61,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def has_table(self, table_name: str) -> bool:
         # The parent opens a new engine on the index database for every question, and Dagster asks before each
-        # dynamic-partition lookup (`_check_partitions_table`): a run over 100 partitions asked ~700 times a run
-        # (adding each document's metadata to its partition resolves the run's range). Tables are only ever added
-        # (migrations), so a table found once stays found; `wipe` forgets them.
+        # dynamic-partition lookup (`_check_partitions_table`: resolving a run's partition range, checking a key).
+        # Tables are only ever added (migrations), so a table found once stays found; `wipe` forgets them.
         if table_name in self._tables_present:
             return True
         present = super().has_table(table_name)

@@ -51,7 +51,8 @@ def plan_raw_files(listing, cursor_ts: float, known: dict) -> tuple[list, float]
     return todo, max_ts
 
 
-@sensor(job=document_job, minimum_interval_seconds=SENSOR_MIN_INTERVAL_SECONDS, default_status=DefaultSensorStatus.RUNNING,
+@sensor(job=document_job, minimum_interval_seconds=SENSOR_MIN_INTERVAL_SECONDS,
+        default_status=DefaultSensorStatus.RUNNING,
         description="Watches the object store's raw/ prefix: adds a partition per new document and requests its "
                     "run; rewritten files are processed again; unsupported files are recorded as rejected.")
 def raw_files_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResource):
@@ -173,7 +174,8 @@ def downstream_steps(step: str) -> list[str]:
     return list(downstream[step])
 
 
-@sensor(job=document_job, minimum_interval_seconds=SENSOR_MIN_INTERVAL_SECONDS, default_status=DefaultSensorStatus.RUNNING,
+@sensor(job=document_job, minimum_interval_seconds=SENSOR_MIN_INTERVAL_SECONDS,
+        default_status=DefaultSensorStatus.RUNNING,
         description="Launches one run per pending reprocess request (POST /retry, reviews) that re-materialises "
                     "the step and everything downstream of it for that document; closes requests whose run ended.")
 def reprocess_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResource):

@@ -134,9 +134,9 @@ def test_a_home_written_by_an_older_version_is_brought_up_to_date_but_a_users_ow
 
 
 def test_dynamic_partition_lookups_ask_the_database_for_its_tables_once(instance, monkeypatch):
-    """Dagster asks `has_table` before every dynamic-partition lookup, and the stock storage opens a new engine for
-    each question; a batch run resolves its partition range for every document's metadata. A table found once is
-    remembered, and the lookups still see partitions added later."""
+    """Dagster asks `has_table` before every dynamic-partition lookup (a run's partition range, a key check), and
+    the stock storage opens a new engine for each question. A table found once is remembered, and the lookups still
+    see partitions added later."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
     calls = []
