@@ -224,4 +224,3 @@ def test_inference_threads_are_not_pinned_to_one_core():
     for precision in ("f32", "bf16"):
         session = OpenVinoSession(path, threads=1, precision=precision)
         assert session.compiled.get_property("ENABLE_CPU_PINNING") is False
-
