@@ -45,6 +45,37 @@ def test_busy_share_counts_runnable_threads_up_to_the_cores():
     assert RunnableSampler.runnable_threads({__import__("os").getpid()}) >= 1  # this thread is running
 
 
+def test_samplers_read_the_process_tree_once_per_interval_and_report_their_own_cpu(monkeypatch):
+    """Reading every process's /proc stat file each 10 ms took 0.46 of a core from the pipeline being measured;
+    the tree is now re-read every `tree_every` seconds and the samplers' CPU is reported."""
+    import os
+    import time
+
+    from doc_pipeline_tests.bench import measure
+
+    reads = []
+    monkeypatch.setattr(measure, "process_tree", lambda pid: reads.append(pid) or {pid})
+    sampler = measure.RunnableSampler(os.getpid(), interval=0.01)
+    sampler.tree_every = 0.5
+    with sampler:
+        deadline = time.time() + 0.4
+        while time.time() < deadline:  # keep this thread runnable while it samples
+            pass
+    assert len(sampler.samples) >= 10
+    assert len(reads) == 1  # 0.4 s: one read of the tree for all samples
+    assert 0 < sampler.cpu_seconds < 0.4
+
+
+def test_scanned_ratio_pairs_each_round_with_the_baselines_around_it():
+    from doc_pipeline_tests.bench.scanned import paired_ratios
+
+    # 30 pages; baseline runs of 10 s, 12 s, 14 s around two rounds of 2 pages/s: the first round is compared with
+    # an 11 s baseline (2.727 pages/s), the second with 13 s (2.308 pages/s)
+    assert paired_ratios([2.0, 2.0], 30, [10.0, 12.0, 14.0]) == pytest.approx([2.0 / 2.7273, 2.0 / 2.3077], rel=1e-3)
+    with pytest.raises(ValueError):
+        paired_ratios([2.0], 30, [10.0])
+
+
 def test_generated_inputs_have_the_pages_asked_for(tmp_path):
     import pypdfium2 as pdfium
 

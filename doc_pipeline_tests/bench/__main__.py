@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--burst", type=int, default=0, help="override: documents in the burst")
     ap.add_argument("--large", default="", help="override: page counts of the large documents, e.g. 10,50")
     ap.add_argument("--many", type=int, default=0, help="override: documents known for the many-documents target")
+    ap.add_argument("--rounds", type=int, default=0,
+                    help="scanned: alternations of baseline and pipeline runs, median ratio (default 2; quick 1)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target FAILs")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                 from doc_pipeline.settings import Settings
                 from doc_pipeline_tests.bench import scanned
 
-                got, prs = scanned.run(work, *sizes["scanned"], dpi=Settings().render_dpi)
+                got, prs = scanned.run(work, *sizes["scanned"], dpi=Settings().render_dpi,
+                                       rounds=args.rounds or (1 if args.quick else 2))
                 runs[target], runs["scanned_text_only"] = prs[:1], prs[1:]  # per-stage CPU per profile
             elif target == "native":
                 from doc_pipeline_tests.bench import native

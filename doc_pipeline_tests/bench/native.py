@@ -39,4 +39,5 @@ def run(work: Path, docs: int, pages_each: int) -> tuple[TargetResult, object]:
     return TargetResult("native_pages_per_s", pps, "pages/s", base_pps, ratio, ratio >= TARGET_RATIO,
                         f"ratio >= {TARGET_RATIO} (pipeline / pdfplumber text+tables, one process)",
                         {"pages": pr.pages, "docs": docs, "pipeline_s": pr.summary["seconds"],
-                         "pdfplumber_s": round(base_s, 3), "pipeline_cpu_s": pr.summary["cpu_seconds"]}), pr
+                         "pdfplumber_s": round(base_s, 3), "pipeline_cpu_s": pr.summary["cpu_seconds"],
+                         "sampler_cpu_s": pr.sampler_cpu_s}), pr

@@ -26,6 +26,7 @@ class PipelineRun:
     peak_rss_process: int  # sampled: the largest single process of the tree
     peak_rss_waited: int  # ru_maxrss of the child from wait4 (covers peaks between samples)
     busy: dict | None = None  # share of the cores kept busy per stage (measure.RunnableSampler), "all_steps"
+    sampler_cpu_s: float = 0.0  # CPU the two samplers took from the host while the pipeline ran (the observer's cost)
 
     @property
     def pages(self) -> int:
@@ -72,4 +73,5 @@ def run_pipeline(folder: Path, work: Path, timeout: float = 3600, env: dict[str,
     summary = json.loads(summary_json.read_text())
     return PipelineRun(rows=rows, summary=summary, wall=wall, peak_rss_process=sampler.peak_process,
                        peak_rss_waited=usage.ru_maxrss * 1024,
-                       busy=busy_by_step(runnable, summary.get("step_spans") or []))
+                       busy=busy_by_step(runnable, summary.get("step_spans") or []),
+                       sampler_cpu_s=round(sampler.cpu_seconds + runnable.cpu_seconds, 3))
