@@ -202,6 +202,23 @@ def test_health_reports_components(client):
     assert body["status"] in ("ok", "degraded")
 
 
+def test_worker_opens_and_migrates_the_metadata_db_before_its_first_request(embedded_env):
+    """A worker's first requests must not queue behind the engine set-up and Alembic's migration check (0.3-1 s):
+    the API's start-up does it. (With the DB down the API still starts: test_db_down_is_503_not_500.)"""
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from api.main import app
+
+    db_file = embedded_env / "docpipe.db"
+    assert not db_file.exists()
+    with TestClient(app):
+        assert db_file.exists()  # no request made yet
+        tables = {r[0] for r in sqlite3.connect(db_file).execute("select name from sqlite_master where type='table'")}
+        assert {"docpipe_alembic_version", "documents", "step_checkpoints"} <= tables
+
+
 def test_db_down_is_503_not_500(embedded_env, monkeypatch):
     from fastapi.testclient import TestClient
 
