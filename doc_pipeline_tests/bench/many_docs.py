@@ -20,7 +20,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from doc_pipeline_tests.bench.measure import (TargetResult, free_port, percentile, stop_process, wait_for_port)
+from doc_pipeline_tests.bench.measure import (TargetResult, free_port, percentile, stop_process, tree_cpu_seconds,
+                                              wait_for_port)
 from doc_pipeline_tests.bench.pipeline import ROOT, child_env
 
 TICK_LIMIT_S = 2.0
@@ -175,7 +176,12 @@ def measure_status(home: Path, docs: int, clients: int, requests_each: int, work
         tokens = [mint_token(f"bench-{i}", "admin", 3600, auth=auth) for i in range(clients)]
         ids = [doc_id_for(i) for i in range(docs)]
         asyncio.run(status_load(port, tokens[:2], ids, 3))  # warm-up: DB connections, imports
-        return asyncio.run(status_load(port, tokens, ids, requests_each))
+        # the load generator shares the host's cores with the server: both CPU figures are reported
+        server0, client0 = tree_cpu_seconds(proc.pid), time.process_time()
+        out = asyncio.run(status_load(port, tokens, ids, requests_each))
+        out["server_cpu_s"] = round(tree_cpu_seconds(proc.pid) - server0, 2)
+        out["client_cpu_s"] = round(time.process_time() - client0, 2)
+        return out
     finally:
         stop_process(proc)
         log.close()

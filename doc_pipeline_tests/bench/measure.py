@@ -58,6 +58,19 @@ def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = Non
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU (user + system) used so far by the live processes of pid's tree, from /proc/<pid>/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def host_probe(n: int = 2_000_000) -> float:
     """CPU seconds of a fixed pure-Python loop: how fast this host runs right now. Printed beside the figures so a
     reader can tell a slow pipeline from a slow moment of a shared VM (on one 2-core VM the same loop took 0.31 to
