@@ -34,7 +34,7 @@ async def status(doc_id: str,
     # the most polled endpoint. A server DB (Postgres) is read in the thread pool, so a slow query never blocks
     # the event loop; the embedded SQLite file is read inline: two indexed reads of a local file (~0.2 ms) cost
     # less than the hop to a thread and back
-    if ctx.db.url.startswith("sqlite"):
+    if ctx.settings.db_url.startswith("sqlite"):  # not ctx.db: opening a server DB must not happen on the loop
         resp = read_status(ctx, principal, doc_id)
     else:
         resp = await run_in_threadpool(read_status, ctx, principal, doc_id)

@@ -155,10 +155,11 @@ class TreeRssSampler(TreeSampler):
 
 
 class RunnableSampler(TreeSampler):
-    """Counts, every `interval` seconds (20 a second: steps last 0.1 s and more), the threads of a process tree that are running or ready to run (state R
-    in /proc/<pid>/task/<tid>/stat). `busy_share(a, b)` is the mean of min(count, cores) / cores between two
-    time.time() stamps: the share of the cores the pipeline kept busy (1.0 = no core left idle by it). On a
-    loaded host, threads waiting for a core count as busy too: the measure tells our idling from CPU we used."""
+    """Counts, every `interval` seconds (20 a second: steps last 0.1 s and more), the threads of a process tree
+    that are running or ready to run (state R in /proc/<pid>/task/<tid>/stat). `busy_share(a, b)` is the mean of
+    min(count, cores) / cores between two time.time() stamps: the share of the cores the pipeline kept busy (1.0 =
+    no core left idle by it). On a loaded host, threads waiting for a core count as busy too: the measure tells
+    our idling from CPU we used."""
 
     def __init__(self, pid: int, interval: float = 0.05, cores: int | None = None):
         super().__init__(pid, interval)
