@@ -63,7 +63,7 @@ class BodyLimitMiddleware:
         return await self.app(scope, limited_receive, send)
 
 
-def open_metadata_db() -> bool:
+def open_metadata_db() -> None:
     """Open the metadata DB (engine, Alembic's check that the schema is at head) before the worker takes requests.
     Done lazily, it fell on a worker's first request: Alembic's import and migration check took 0.3-1 s, during
     which every request queued on that worker waited (the p95 of a load test that starts with cold workers). A DB
@@ -72,11 +72,9 @@ def open_metadata_db() -> bool:
 
     try:
         get_database(get_settings().db_url)
-        return True
     except Exception as exc:  # noqa: BLE001 - any failure to reach the DB; requests will report it
         log.warning("metadata DB not opened at start-up (%s: %s); will retry on use", type(exc).__name__,
                     str(exc).splitlines()[0][:300] if str(exc) else "")
-        return False
 
 
 @asynccontextmanager

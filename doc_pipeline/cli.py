@@ -355,14 +355,23 @@ def _spawn(cmd: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, preexec_fn=pre)
 
 
+def proc_stat_fields(stat: str | Path) -> list[str] | None:
+    """The fields of a /proc/<pid>/stat (or .../task/<tid>/stat) file after the command name, which may itself hold
+    spaces and parentheses: [state, ppid, ..., utime (11), stime (12), ...]; None when the process is gone."""
+    try:
+        return Path(stat).read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def process_descendants(pid: int) -> set[int]:
     """pid's descendants, from /proc (code servers started by the webserver and daemon included)."""
     parents: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = proc_stat_fields(stat)
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
             parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
+        except (TypeError, IndexError, ValueError):
             continue
     found, todo = set(), [pid]
     while todo:
@@ -401,10 +410,8 @@ def _stop_children(procs: list[subprocess.Popen], grace: float = 20.0) -> None:
 
 
 def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
+    fields = proc_stat_fields(f"/proc/{pid}/stat")
+    return not fields or fields[0] == "Z"
 
 
 @app.command()

@@ -60,14 +60,14 @@ def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = Non
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU (user + system) used so far by the live processes of pid's tree, from /proc/<pid>/stat."""
+    from doc_pipeline.cli import proc_stat_fields
+
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for p in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = proc_stat_fields(f"/proc/{p}/stat")
+        if fields and len(fields) > 12:
             total += (int(fields[11]) + int(fields[12])) / tick
-        except (OSError, IndexError, ValueError):
-            continue
     return total
 
 
@@ -168,6 +168,8 @@ class RunnableSampler(TreeSampler):
 
     @staticmethod
     def runnable_threads(pids: set[int]) -> int:
+        from doc_pipeline.cli import proc_stat_fields
+
         n = 0
         for pid in pids:
             try:
@@ -175,11 +177,8 @@ class RunnableSampler(TreeSampler):
             except OSError:
                 continue
             for tid in tids:
-                try:
-                    stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
-                except OSError:
-                    continue
-                n += stat.rsplit(")", 1)[-1].split()[0] == "R"  # the state follows the command name
+                fields = proc_stat_fields(f"/proc/{pid}/task/{tid}/stat")
+                n += bool(fields) and fields[0] == "R"
         return n
 
     def sample(self, pids: set[int]) -> None:
