@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     ocr_precision: str = "f32"  # the same for RapidOCR's models (bf16: ~1% of words read differently)
     # compiled OpenVINO models; None = ~/.cache/doc-pipeline/openvino (shared by every home), else home/cache/openvino
     model_cache_dir: Path | None = None
+    # OpenVINO's usage telemetry (importing openvino sends a Google Analytics event from a forked process unless
+    # declined); off: this process declines it in memory, nothing is written (core/inference.import_openvino)
+    openvino_telemetry: bool = False
     layout_threads: int = 1  # ONNX Runtime intra-op threads per layout engine (pages run in parallel; 0 = ORT default)
     layoutparser_config: str = "lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config"  # layout_engine=layoutparser
     # tables on native pages: extractors tried per region (pdfplumber, lattice, stream, network, hybrid);

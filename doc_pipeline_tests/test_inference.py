@@ -224,3 +224,39 @@ def test_inference_threads_are_not_pinned_to_one_core():
     for precision in ("f32", "bf16"):
         session = OpenVinoSession(path, threads=1, precision=precision)
         assert session.compiled.get_property("ENABLE_CPU_PINNING") is False
+
+
+TELEMETRY_PROBE = """
+import json
+import openvino_telemetry.backend.backend_ga4 as ga4
+sent = []
+ga4.GA4Backend.send = lambda self, message: sent.append(message)  # record instead of forking a sender
+from doc_pipeline.core.inference import import_openvino
+import_openvino()
+import openvino_telemetry
+print(json.dumps({"sent": len(sent), "consent": openvino_telemetry.Telemetry().consent}))
+"""
+
+
+@pytest.mark.parametrize("setting, expect_consent", [(None, False), ("true", True)])
+def test_openvino_import_sends_no_telemetry_unless_asked(tmp_path, setting, expect_consent):
+    """`import openvino` sends a Google Analytics event from a forked process in every process (no consent file,
+    no CI variable): the pipeline declines it in memory, writes nothing to the home folder, and
+    DOCPIPE_OPENVINO_TELEMETRY=true leaves OpenVINO's own behaviour."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    ignored = ("CI", "TF_BUILD", "JENKINS_URL", "DOCPIPE_OPENVINO_TELEMETRY")  # each would decline by itself
+    env = {k: v for k, v in os.environ.items() if k not in ignored}
+    env["HOME"] = str(tmp_path)
+    if setting is not None:
+        env["DOCPIPE_OPENVINO_TELEMETRY"] = setting
+    out = subprocess.run([sys.executable, "-c", TELEMETRY_PROBE], env=env, stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["consent"] is expect_consent
+    if not expect_consent:
+        assert result["sent"] == 0
+        assert list(tmp_path.iterdir()) == []  # no ~/intel consent or client-id files

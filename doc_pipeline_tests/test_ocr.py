@@ -28,6 +28,34 @@ def test_engine_is_loaded_once_per_thread():
     assert get_engine("tesseract", lang="eng") is get_engine("tesseract", lang="eng")
 
 
+def test_page_threads_build_their_engines_side_by_side_and_keep_them():
+    """Two page threads load their models at the same time (a registry-wide lock made the second wait for the
+    first's model: a core idle at the start of every process), and each keeps its own engine."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from doc_pipeline.core.registry import EngineRegistry
+
+    both_building = threading.Barrier(2, timeout=5)
+    registry: EngineRegistry[object] = EngineRegistry("test")
+    built = []
+
+    def factory(**_):
+        both_building.wait()  # BrokenBarrierError if the other thread cannot build at the same time
+        built.append(threading.get_ident())
+        return object()
+
+    registry.register("slow", factory)
+    with ThreadPoolExecutor(2) as pool:
+        first = list(pool.map(lambda _: (threading.get_ident(), registry.get("slow")), range(2)))
+        assert len(built) == 2 and len({id(engine) for _, engine in first}) == 2
+        both_building.reset()
+        again = [pool.submit(lambda: (threading.get_ident(), registry.get("slow"))).result() for _ in range(4)]
+    assert len(built) == 2  # nothing built twice
+    engines = dict(first)
+    assert all(engines[tid] is engine for tid, engine in again)
+
+
 def test_unknown_engine_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown OCR engine"):
         get_engine("nope")

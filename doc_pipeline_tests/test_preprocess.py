@@ -116,15 +116,22 @@ def test_fast_skew_profile_matches_rotating_the_whole_image():
     import numpy as np
 
     from doc_pipeline.core.images import binary_small
-    from doc_pipeline.core.preprocess import SKEW_SIDE_PX, _ink_points, _profile_score
+    from doc_pipeline.core.preprocess import SKEW_SIDE_PX, _ink_points, _SkewProfile
 
     bw = binary_small(np.asarray(page().rotate(2.0, fillcolor=255)), SKEW_SIDE_PX)
     h, w = bw.shape
-    for angle in (-2.0, 0.0, 1.0):
+    ys, xs = points = _ink_points(bw)
+    profile = _SkewProfile(points, bw.shape)
+    for angle in (-2.0, 0.0, 1.0, 9.95, -10.0):
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         rows = cv2.warpAffine(bw, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0).sum(axis=1) / 255.0
         reference = float(np.sum(np.diff(rows) ** 2))
-        assert _profile_score(_ink_points(bw), bw.shape, angle) == pytest.approx(reference, rel=0.1)
+        assert profile.score(angle) == pytest.approx(reference, rel=0.1)
+        # and exactly the plain formula (turn every ink pixel, drop rows off the page, count per row)
+        t = np.deg2rad(angle)
+        turned = np.rint(-np.sin(t) * (xs - w / 2) + np.cos(t) * (ys - h / 2) + h / 2)
+        plain = np.bincount(turned[(turned >= 0) & (turned < h)].astype(np.int64), minlength=h).astype(np.float64)
+        assert profile.score(angle) == float(np.sum(np.diff(plain) ** 2))
 
 
 def test_band_osd_stops_after_fewer_characters_and_agrees():

