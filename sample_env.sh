@@ -76,6 +76,7 @@
 # export DOCPIPE_LAYOUT_PRECISION=bf16     # OpenVINO precision of the layout model: bf16 (on CPUs with bfloat16 units) or f32 (exact)
 # export DOCPIPE_OCR_PRECISION=f32         # the same for RapidOCR's models: bf16 ~40% less CPU, ~1% of words read differently
 # export DOCPIPE_MODEL_CACHE_DIR=~/.cache/doc-pipeline/openvino   # compiled OpenVINO models, shared by every home on the host
+# export DOCPIPE_OPENVINO_TELEMETRY=false  # true: let `import openvino` send its usage event to Google Analytics (declined by default)
 # export DOCPIPE_LAYOUT_PARAGRAPHS=true
 # export DOCPIPE_LAYOUTPARSER_CONFIG=lp://PubLayNet/faster_rcnn_R_50_FPN_3x/config   # layout_engine=layoutparser
 # export DOCPIPE_TABLE_METHODS=pdfplumber,lattice,stream

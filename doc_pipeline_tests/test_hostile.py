@@ -64,7 +64,7 @@ def batch_report(tmp_path_factory):
     finally:
         srv.shutdown()
     assert proc.returncode == 0, proc.stderr[-3000:]
-    data = json.loads(report.read_text())
+    data = json.loads(report.read_text(encoding="utf-8"))
     data["callback_hits"] = list(_Hits.hits)
     return data
 

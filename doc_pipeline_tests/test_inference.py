@@ -260,3 +260,33 @@ def test_openvino_import_sends_no_telemetry_unless_asked(tmp_path, setting, expe
     if not expect_consent:
         assert result["sent"] == 0
         assert list(tmp_path.iterdir()) == []  # no ~/intel consent or client-id files
+
+
+def test_models_compiled_on_several_threads_leave_the_process_locale_alone(tmp_path):
+    """OpenVINO's compile_model with a model cache sets the process locale to "C" and back; page threads building
+    their engines at the same time left the whole process in "C" (and Python's default file encoding ASCII:
+    writing a non-ASCII character to a file then failed) until compilation was serialised."""
+    import locale
+    import threading
+    from pathlib import Path
+
+    import rapidocr
+
+    model = Path(rapidocr.__file__).parent / "models" / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # the smallest
+    before = locale.setlocale(locale.LC_ALL)
+    errors: list[BaseException] = []
+
+    def build():
+        try:
+            OpenVinoSession(model, threads=1, cache_dir=tmp_path)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=build) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert locale.setlocale(locale.LC_ALL) == before

@@ -11,6 +11,7 @@ RapidOCR's models (bf16 reads about 1% of words differently) and, by default, bf
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RUNTIMES = ("auto", "onnxruntime", "openvino")
+# OpenVINO's compile_model sets the process locale to "C" and back (LC_ALL, for some models: RapidOCR's), which is
+# not thread-safe: two page threads compiling at once could leave the whole process in the "C" locale, and Python's
+# default file encoding with it (ASCII: writing a "u-umlaut" then fails). Compilation is serialised; inference is not.
+_COMPILE_LOCK = threading.Lock()
 PRECISIONS = ("f32", "bf16")
 
 
@@ -147,7 +152,8 @@ class OpenVinoSession:
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision, "ENABLE_CPU_PINNING": False}
         if threads > 0:
             config["INFERENCE_NUM_THREADS"] = int(threads)
-        self.compiled = core.compile_model(model, "CPU", config)
+        with _COMPILE_LOCK:
+            self.compiled = core.compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         self.n_outputs = len(self.compiled.outputs)
         hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")

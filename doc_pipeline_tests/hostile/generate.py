@@ -370,7 +370,7 @@ def generate(dest: str | Path, callback_url: str = "http://127.0.0.1:9") -> list
         (dest / case.name).write_bytes(data)
         cases.append(case)
     (dest.parent / f"{dest.name}.manifest.json").write_text(json.dumps([asdict(c) for c in cases], indent=1,
-                                                                        ensure_ascii=False))
+                                                                        ensure_ascii=False), encoding="utf-8")
     return cases
 
 

@@ -62,7 +62,7 @@ def main(report_path: str, callback_url: str = "http://127.0.0.1:9") -> None:
     report = {"documents": out, "run_requests": len(reqs), "second_tick_requests": len(second_tick),
               "seconds": round(time.perf_counter() - t0, 2),
               "max_rss_mb": own_peak_rss_bytes() >> 20}
-    with open(report_path, "w") as fh:
+    with open(report_path, "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=1, ensure_ascii=False)
 
 
