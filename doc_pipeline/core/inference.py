@@ -11,6 +11,8 @@ RapidOCR's models (bf16 reads about 1% of words differently) and, by default, bf
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,12 +26,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RUNTIMES = ("auto", "onnxruntime", "openvino")
-# OpenVINO's compile_model sets the process locale to "C" and back (LC_ALL, for some models: RapidOCR's), which is
-# not thread-safe: two page threads compiling at once could leave the whole process in the "C" locale, and Python's
+PRECISIONS = ("f32", "bf16")
+# OpenVINO's compile_model with a model cache sets the process locale (LC_ALL) to "C" and back, which is not
+# thread-safe: two page threads compiling at once could leave the whole process in the "C" locale, and Python's
 # default file encoding with it (ASCII: writing a "u-umlaut" then fails). Compilation is serialised (and done once
 # per process and model: compiled_model); inference is not.
 _COMPILE_LOCK = threading.Lock()
-PRECISIONS = ("f32", "bf16")
 
 
 def openvino_available() -> bool:
@@ -89,8 +91,6 @@ def decline_openvino_telemetry() -> None:
 
 def import_openvino():
     """`import openvino`, with its telemetry declined first unless DOCPIPE_OPENVINO_TELEMETRY is on."""
-    import sys
-
     if "openvino" not in sys.modules:
         from doc_pipeline.settings import get_settings
 
@@ -104,12 +104,10 @@ def import_openvino():
 def model_cache_dir() -> Path | None:
     """Where OpenVINO keeps compiled models: DOCPIPE_MODEL_CACHE_DIR, else the user's cache
     ($XDG_CACHE_HOME or ~/.cache, /doc-pipeline/openvino), else $DOCPIPE_HOME/cache/openvino; None if none is
-    writable. Compiling the layout model takes 0.6-0.7 CPU s per engine, loading it from the cache 0.17 (one engine
-    per page thread per process). The cache is keyed by the model, its settings and OpenVINO's version, so one
+    writable. Compiling the layout model takes 0.6-0.7 CPU s, loading it from the cache 0.17 (once per process:
+    compiled_model). The cache is keyed by the model, its settings and OpenVINO's version, so one
     folder serves every DOCPIPE_HOME on the host (a new home, a benchmark's temp home, a test) and an image can
     ship it compiled (docker/Dockerfile.worker)."""
-    import os
-
     from doc_pipeline.settings import get_settings
 
     settings = get_settings()
@@ -143,8 +141,6 @@ def compiled_model(model_path: str | Path, threads: int = 1, cache_dir: Path | N
     that the page threads' infer requests run side by side on it. One copy instead of one per page thread: the
     second thread neither compiles (0.1 CPU s from the cache, serialised by _COMPILE_LOCK) nor reads the .onnx file
     again, and the weights are held once (layout model: ~110 MB for the process instead of ~95 MB a thread)."""
-    import os
-
     if precision not in PRECISIONS:
         raise ValueError(f"unknown inference precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     key = (str(model_path), threads, str(cache_dir), precision, os.getpid())  # a forked child compiles its own
