@@ -229,6 +229,7 @@ def test_dockerfiles_pinned_base_and_non_root(name):
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert "pip install --no-deps -e ." in text and "COPY sql ./sql" in text  # migrations ship with the code
     assert (DOCKER / f"{name}.dockerignore").exists()
+    assert re.search(r"^\s+PYTHONUTF8=1 \\$", text, re.M)  # file encoding independent of the C locale
 
 
 def test_worker_dockerfile_has_ocr_system_packages():
