@@ -342,6 +342,8 @@ def doctor():
 def _child_env() -> dict:
     env = dict(os.environ)
     env.setdefault("OMP_THREAD_LIMIT", "1")
+    # UTF-8 file I/O whatever the C locale (a native library may set it to "C": OpenVINO's compile_model does)
+    env.setdefault("PYTHONUTF8", "1")
     return env
 
 

@@ -71,3 +71,18 @@ def test_dagster_definitions_validate(tmp_path):
     r = subprocess.run([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], env=env,
                        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_serve_children_run_python_in_utf8_mode_unless_told_otherwise(monkeypatch):
+    """serve's children (webserver, daemon, API) read and write files as UTF-8 whatever the C locale a native
+    library leaves behind; an explicit PYTHONUTF8 / OMP_THREAD_LIMIT from the user is kept."""
+    from doc_pipeline.cli import _child_env
+
+    monkeypatch.delenv("PYTHONUTF8", raising=False)
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    env = _child_env()
+    assert env["PYTHONUTF8"] == "1" and env["OMP_THREAD_LIMIT"] == "1"
+    monkeypatch.setenv("PYTHONUTF8", "0")
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "2")
+    env = _child_env()
+    assert env["PYTHONUTF8"] == "0" and env["OMP_THREAD_LIMIT"] == "2"
