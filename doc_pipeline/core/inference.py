@@ -15,7 +15,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TypeVar
@@ -29,8 +28,7 @@ RUNTIMES = ("auto", "onnxruntime", "openvino")
 PRECISIONS = ("f32", "bf16")
 # OpenVINO's compile_model with a model cache sets the process locale (LC_ALL) to "C" and back, which is not
 # thread-safe: two page threads compiling at once could leave the whole process in the "C" locale, and Python's
-# default file encoding with it (ASCII: writing a "u-umlaut" then fails). Compilation is serialised (and done once
-# per process and model: compiled_model); inference is not.
+# default file encoding with it (ASCII: writing a "u-umlaut" then fails). Compilation is serialised; inference is not.
 _COMPILE_LOCK = threading.Lock()
 
 
@@ -104,8 +102,8 @@ def import_openvino():
 def model_cache_dir() -> Path | None:
     """Where OpenVINO keeps compiled models: DOCPIPE_MODEL_CACHE_DIR, else the user's cache
     ($XDG_CACHE_HOME or ~/.cache, /doc-pipeline/openvino), else $DOCPIPE_HOME/cache/openvino; None if none is
-    writable. Compiling the layout model takes 0.6-0.7 CPU s, loading it from the cache 0.17 (once per process:
-    compiled_model). The cache is keyed by the model, its settings and OpenVINO's version, so one
+    writable. Compiling the layout model takes 0.6-0.7 CPU s per engine, loading it from the cache 0.17 (one engine
+    per page thread per process). The cache is keyed by the model, its settings and OpenVINO's version, so one
     folder serves every DOCPIPE_HOME on the host (a new home, a benchmark's temp home, a test) and an image can
     ship it compiled (docker/Dockerfile.worker)."""
     from doc_pipeline.settings import get_settings
@@ -125,30 +123,17 @@ def model_cache_dir() -> Path | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    model: object  # openvino.CompiledModel
-    metadata: dict[str, str]
-    precision: str
+class OpenVinoSession:
+    """Runs an .onnx model on OpenVINO's CPU plugin: called with the model's inputs (in order), returns its outputs
+    (in order) as NumPy arrays, like an ONNX Runtime session's run(None, ...). One per thread, like the engines that
+    hold it (an infer request is not shared between threads). `metadata` holds the .onnx file's metadata (e.g. a
+    detector's class names under "character")."""
 
-
-_COMPILED: dict[tuple, _Compiled] = {}
-
-
-def compiled_model(model_path: str | Path, threads: int = 1, cache_dir: Path | None = None,
-                   precision: str = "f32") -> _Compiled:
-    """The process's one compiled copy of a model for these settings, with an inference stream per CPU core so
-    that the page threads' infer requests run side by side on it. One copy instead of one per page thread: the
-    second thread neither compiles (0.1 CPU s from the cache, serialised by _COMPILE_LOCK) nor reads the .onnx file
-    again, and the weights are held once (layout model: ~110 MB for the process instead of ~95 MB a thread)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown inference precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
-    key = (str(model_path), threads, str(cache_dir), precision, os.getpid())  # a forked child compiles its own
-    with _COMPILE_LOCK:
-        found = _COMPILED.get(key)
-        if found is not None:
-            return found
+    def __init__(self, model_path: str | Path, threads: int = 1, cache_dir: Path | None = None,
+                 precision: str = "f32"):
         ov = import_openvino()
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown inference precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
         core = ov.Core()
         if cache_dir is not None:
             # one folder per precision: OpenVINO's cache key leaves the precision hint out, and an f32-compiled
@@ -157,38 +142,20 @@ def compiled_model(model_path: str | Path, threads: int = 1, cache_dir: Path | N
         model = core.read_model(str(model_path))
         rt_info = model.get_rt_info()  # the .onnx metadata_props arrive under "framework"
         framework = rt_info["framework"] if "framework" in rt_info else {}
-        metadata = {str(k): str(getattr(v, "value", v)) for k, v in dict(framework).items()}
-        # bf16 is a hint: a CPU without bfloat16 units runs the model in f32 (`precision` says which runs).
+        self.metadata = {str(k): str(getattr(v, "value", v)) for k, v in dict(framework).items()}
+        # bf16 is a hint: a CPU without bfloat16 units runs the model in f32 (self.precision says which).
         # No CPU pinning: OpenVINO pins each compiled model's inference thread, and every model lands on the same
         # core, so two page threads (or two runs of a burst) running the layout model took turns on one core while
         # the other idled (0.027 s an inference alone, 0.054 each side by side; 0.028 unpinned).
-        # One stream per core: requests on one stream run one after the other (two page threads on a one-stream
-        # model: 0.047 s an inference each instead of 0.024); a stream's buffers are only allocated when used.
-        streams = max(1, os.cpu_count() or 1)
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision, "ENABLE_CPU_PINNING": False,
-                  "NUM_STREAMS": streams}
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision, "ENABLE_CPU_PINNING": False}
         if threads > 0:
-            config["INFERENCE_NUM_THREADS"] = int(threads) * streams
-        compiled = core.compile_model(model, "CPU", config)
-        hint = compiled.get_property("INFERENCE_PRECISION_HINT")
-        found = _COMPILED[key] = _Compiled(compiled, metadata,
-                                           hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint))
-        return found
-
-
-class OpenVinoSession:
-    """Runs an .onnx model on OpenVINO's CPU plugin: called with the model's inputs (in order), returns its outputs
-    (in order) as NumPy arrays, like an ONNX Runtime session's run(None, ...). One per thread, like the engines that
-    hold it: each has its own infer request (not shared between threads) on the process's one compiled copy of the
-    model (compiled_model). `metadata` holds the .onnx file's metadata (e.g. a detector's class names under
-    "character"); `precision` what runs (bf16 is a hint a CPU without bfloat16 units runs in f32)."""
-
-    def __init__(self, model_path: str | Path, threads: int = 1, cache_dir: Path | None = None,
-                 precision: str = "f32"):
-        shared = compiled_model(model_path, threads, cache_dir, precision)
-        self.compiled, self.metadata, self.precision = shared.model, shared.metadata, shared.precision
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        with _COMPILE_LOCK:
+            self.compiled = core.compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         self.n_outputs = len(self.compiled.outputs)
+        hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)  # what runs
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
         self.request.infer({i: np.ascontiguousarray(x) for i, x in enumerate(inputs)})
