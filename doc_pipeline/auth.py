@@ -91,7 +91,7 @@ def resolve_secret(auth: AuthSettings | None = None, settings: Settings | None =
         return auth.jwt_secret
     path = Path(settings.home) / _SECRET_FILE
     if path.exists():
-        return path.read_text().strip()
+        return path.read_text(encoding="utf-8").strip()
     if not _dev_secret_enabled(auth, settings):
         raise AuthConfigError(
             "no JWT secret: set DOCPIPE_JWT_SECRET (HS256), or DOCPIPE_JWT_ALGORITHM=RS256 with DOCPIPE_JWT_JWKS_URL, "
@@ -102,8 +102,8 @@ def resolve_secret(auth: AuthSettings | None = None, settings: Settings | None =
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(secret)
     return secret
 

@@ -285,7 +285,7 @@ def eval_cmd(corpus_dir: Path = typer.Argument(..., exists=True, file_okay=False
     summary = report.to_json()
     print(summary)
     if json_out:
-        json_out.write_text(summary)
+        json_out.write_text(summary, encoding="utf-8")
 
 
 @app.command()
@@ -361,7 +361,7 @@ def proc_stat_fields(stat: str | Path) -> list[str] | None:
     """The fields of a /proc/<pid>/stat (or .../task/<tid>/stat) file after the command name, which may itself hold
     spaces and parentheses: [state, ppid, ..., utime (11), stime (12), ...]; None when the process is gone."""
     try:
-        return Path(stat).read_text().rsplit(")", 1)[1].split()
+        return Path(stat).read_text(encoding="utf-8", errors="replace").rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
 

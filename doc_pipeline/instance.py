@@ -76,8 +76,8 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     cfg = home / "dagster.yaml"
     wanted = EMBEDDED_DAGSTER_YAML.format(max_runs=s.run_slots_resolved + 1, home=home.resolve())
     # our own file follows the current defaults; a file someone wrote (no header line) is left alone
-    current = cfg.read_text() if cfg.exists() else None
+    current = cfg.read_text(encoding="utf-8") if cfg.exists() else None
     if current is None or (current.startswith(EMBEDDED_HEADER) and current != wanted):
-        cfg.write_text(wanted)
+        cfg.write_text(wanted, encoding="utf-8")  # the home path may hold any character
     os.environ["DAGSTER_HOME"] = str(home)
     return home

@@ -86,3 +86,26 @@ def test_serve_children_run_python_in_utf8_mode_unless_told_otherwise(monkeypatc
     monkeypatch.setenv("OMP_THREAD_LIMIT", "2")
     env = _child_env()
     assert env["PYTHONUTF8"] == "0" and env["OMP_THREAD_LIMIT"] == "2"
+
+
+def test_embedded_instance_and_proc_reading_do_not_depend_on_the_locale(tmp_path):
+    """A native library that switches the process to the C locale (OpenVINO's compile_model does, for a moment)
+    makes Python's default file encoding ASCII: the embedded dagster.yaml under a home path with non-ASCII
+    characters is still written and read (as UTF-8), and a /proc stat line whose process name is not UTF-8 parses."""
+    probe = (
+        "import locale, os; from pathlib import Path\n"
+        "locale.setlocale(locale.LC_ALL, 'C')\n"
+        "assert locale.getpreferredencoding(False) in ('ANSI_X3.4-1968', 'ascii', 'US-ASCII')\n"
+        "from doc_pipeline.instance import ensure_dagster_home\n"
+        "h = ensure_dagster_home(); ensure_dagster_home()\n"
+        "assert os.environ['DOCPIPE_HOME'] in (h / 'dagster.yaml').read_text(encoding='utf-8')\n"
+        "from doc_pipeline.cli import proc_stat_fields\n"
+        "p = Path(os.environ['PROBE_STAT']); p.write_bytes(b'42 (we\\xffird) name) S 1 2 3')\n"
+        "assert proc_stat_fields(p)[:2] == ['S', '1'], proc_stat_fields(p)\n"
+        "print('ok')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_HOME", "LC_", "LANG", "PYTHONUTF8"))}
+    env.update(LANG="C.UTF-8", PYTHONUTF8="0", DOCPIPE_HOME=str(tmp_path / "d\u00f6k\u00fcmanlar"),
+               PROBE_STAT=str(tmp_path / "stat"))
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120,
+                         encoding="utf-8")
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

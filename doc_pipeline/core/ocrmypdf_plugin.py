@@ -19,7 +19,7 @@ def _page_words(page_number: int) -> dict | None:
     path = os.environ.get(WORDS_ENV)
     if not path:
         return None
-    return json.loads(Path(path).read_text()).get(str(page_number))
+    return json.loads(Path(path).read_text(encoding="utf-8")).get(str(page_number))
 
 
 class PipelineWordsEngine(OcrEngine):

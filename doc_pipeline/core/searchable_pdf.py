@@ -96,7 +96,7 @@ def write_searchable_pdf(pages: list[Page], dest: Path, *, source_pdf: Path | No
         else:
             payload = words_payload(pages, turned_back=True)
         words_file = tmpd / "words.json"
-        words_file.write_text(json.dumps(payload))
+        words_file.write_text(json.dumps(payload), encoding="utf-8")
         plugin = Path(__file__).with_name("ocrmypdf_plugin.py")
         with _LOCK:
             old = os.environ.get(WORDS_ENV)

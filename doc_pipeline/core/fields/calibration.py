@@ -158,7 +158,7 @@ def shipped_logistic() -> dict[str, dict]:
     """{group: logistic model} from calibration.json ("logistic"); wins over the group's isotonic map."""
     if not CALIBRATION_FILE.exists():
         return {}
-    return dict(json.loads(CALIBRATION_FILE.read_text()).get("logistic", {}))
+    return dict(json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get("logistic", {}))
 
 
 @lru_cache(maxsize=1)
@@ -166,7 +166,7 @@ def shipped_map() -> dict[str, list[tuple[float, float]]]:
     """{group: knots} from calibration.json; group 'default' applies to fields of groups not listed."""
     if not CALIBRATION_FILE.exists():
         return {}
-    data = json.loads(CALIBRATION_FILE.read_text())
+    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
     return {k: [tuple(p) for p in v] for k, v in data.get("maps", {}).items()}
 
 

@@ -198,6 +198,6 @@ class CloudOcrAdapter(abc.ABC):
         if hint_pages:
             return mock_result_from_pages(hint_pages)
         if self.settings.mock_fixture:
-            return self.parse(json.loads(Path(self.settings.mock_fixture).read_text()))
+            return self.parse(json.loads(Path(self.settings.mock_fixture).read_text(encoding="utf-8")))
         raise EscalationError(f"{self.engine}: mock mode needs the local OCR pages (hint_pages) or "
                               f"DOCPIPE_ESCALATION_MOCK_FIXTURE pointing at a {self.vendor} response JSON")
