@@ -371,10 +371,8 @@ def process_descendants(pid: int) -> set[int]:
     parents: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         fields = proc_stat_fields(stat)
-        try:
+        if fields and len(fields) > 1 and fields[1].isdigit():  # None: the process is gone
             parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (TypeError, IndexError, ValueError):
-            continue
     found, todo = set(), [pid]
     while todo:
         for child in parents.get(todo.pop(), []):
