@@ -71,10 +71,13 @@ def run_document(doc_id: str, instance) -> bool:
 
     if not instance.has_dynamic_partition(documents_partitions.name, doc_id):
         instance.add_dynamic_partitions(documents_partitions.name, [doc_id])
+    from doc_pipeline.instance import termination_signal_kept
+
     job = _definitions().resolve_job_def("process_document")
-    res = job.execute_in_process(partition_key=doc_id, instance=instance, raise_on_error=False,
-                                 tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli"},
-                                 run_config=QUIET_RUN_CONFIG)
+    with termination_signal_kept():
+        res = job.execute_in_process(partition_key=doc_id, instance=instance, raise_on_error=False,
+                                     tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli"},
+                                     run_config=QUIET_RUN_CONFIG)
     return res.success
 
 
@@ -89,6 +92,7 @@ def run_documents(doc_ids: list[str], instance, batch_size: int, sizes: dict[str
 
     from doc_pipeline.assets.partitions import documents_partitions
     from doc_pipeline.db import get_database, repo
+    from doc_pipeline.instance import termination_signal_kept
     from doc_pipeline.sensors import _batches
 
     doc_ids = list(dict.fromkeys(doc_ids))
@@ -107,9 +111,10 @@ def run_documents(doc_ids: list[str], instance, batch_size: int, sizes: dict[str
             run_document(chunk[0], instance)
             yield chunk
             continue
-        job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG, tags={
-            ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
-            "docpipe/batch_size": str(len(chunk)), "docpipe/trigger": "cli"})
+        with termination_signal_kept():
+            job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG, tags={
+                ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
+                "docpipe/batch_size": str(len(chunk)), "docpipe/trigger": "cli"})
         for d in chunk:
             doc = repo.get_document(db, d)
             if doc is None or doc.status != "done":

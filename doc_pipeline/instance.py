@@ -7,6 +7,10 @@ coordinator) instead; then nothing here is written.
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from doc_pipeline.settings import Settings, get_settings
@@ -81,3 +85,24 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
         cfg.write_text(wanted, encoding="utf-8")  # the home path may hold any character
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+@contextmanager
+def termination_signal_kept() -> Iterator[None]:
+    """Around an in-process Dagster run: SIGTERM is put back as it was before the run.
+
+    Dagster's in-process execution maps SIGTERM to SIGINT's handler while a run executes and, when it ends, to
+    SIGINT's handler as it was before the run (dagster._utils.interrupts). A process that a non-interactive shell
+    started in the background (`doc-pipeline process ... &`, `nohup ... &`, some CI runners) inherits SIGINT
+    *ignored*, so after its first run it ignored SIGTERM too: `kill` no longer stopped it, and every child started
+    afterwards inherited the ignored SIGTERM - Dagster's own `tail` of a run's compute logs included, which a run
+    in another thread then could not terminate (30 s lost per step). Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if before is not None and signal.getsignal(signal.SIGTERM) is not before:
+            signal.signal(signal.SIGTERM, before)

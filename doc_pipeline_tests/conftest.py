@@ -41,6 +41,17 @@ def _isolated_dagster_home(monkeypatch):
     os.environ.pop("DAGSTER_HOME", None)
 
 
+@pytest.fixture(autouse=True)
+def _sigterm_as_it_was():
+    """Tests that execute runs in-process themselves: SIGTERM back as before (instance.termination_signal_kept),
+    or a suite started in the background would ignore SIGTERM after its first run and hang on Dagster's
+    compute-log tails in later tests."""
+    from doc_pipeline.instance import termination_signal_kept
+
+    with termination_signal_kept():
+        yield
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """(host, port, user) of a reachable Postgres: DOCPIPE_TEST_PG_URL's, 127.0.0.1:5432, or a private cluster."""

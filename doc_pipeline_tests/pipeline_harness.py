@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import DagsterInstance, build_sensor_context
 
 from doc_pipeline.definitions import defs
-from doc_pipeline.instance import ensure_dagster_home
+from doc_pipeline.instance import ensure_dagster_home, termination_signal_kept
 from doc_pipeline.resources import DocPipelineResource
 
 
@@ -54,9 +54,10 @@ class Harness:
         results = []
         for rr in run_requests:
             selection = rr.asset_selection
-            res = self.job.execute_in_process(partition_key=rr.partition_key, instance=self.instance,
-                                              tags=rr.tags, raise_on_error=False,
-                                              asset_selection=selection if selection else None)
+            with termination_signal_kept():
+                res = self.job.execute_in_process(partition_key=rr.partition_key, instance=self.instance,
+                                                  tags=rr.tags, raise_on_error=False,
+                                                  asset_selection=selection if selection else None)
             results.append(res)
         return results
 

@@ -109,3 +109,38 @@ def test_embedded_instance_and_proc_reading_do_not_depend_on_the_locale(tmp_path
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120,
                          encoding="utf-8")
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_a_background_process_can_still_be_terminated_after_its_runs(tmp_path):
+    """A process that a non-interactive shell starts in the background (`doc-pipeline process ... &`) inherits
+    SIGINT ignored; Dagster's in-process execution sets SIGTERM to SIGINT's handler when a run ends, so without
+    termination_signal_kept the process ignored `kill` after its first run, and children started later (Dagster's
+    compute-log `tail` of a run in another thread) could not be terminated either."""
+    probe = (
+        "import signal, subprocess, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)  # what `cmd &` in a non-interactive shell leaves\n"
+        "from dagster import DagsterInstance\n"
+        "from doc_pipeline.cli import ingest_path, run_documents\n"
+        "from doc_pipeline.instance import ensure_dagster_home\n"
+        "from doc_pipeline.samples import native_invoice_pdf\n"
+        "ensure_dagster_home(); instance = DagsterInstance.get()\n"
+        "ids = []\n"
+        "for name in ('a.pdf', 'b.pdf'):\n"
+        "    p = Path(sys.argv[1]) / name; p.write_bytes(native_invoice_pdf() + name.encode())\n"
+        "    ids.append(ingest_path(p))\n"
+        "done = [chunk for chunk in run_documents(ids, instance, batch_size=1)]\n"
+        "assert len(done) == 2, done\n"
+        "assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, signal.getsignal(signal.SIGTERM)\n"
+        "out = {}\n"
+        "def child():  # started from another thread, as a threaded run starts Dagster's tail\n"
+        "    c = subprocess.Popen(['sleep', '60']); t0 = time.monotonic(); c.terminate()\n"
+        "    out['rc'], out['s'] = c.wait(timeout=20), time.monotonic() - t0\n"
+        "th = threading.Thread(target=child); th.start(); th.join()\n"
+        "assert out['rc'] == -signal.SIGTERM and out['s'] < 5, out\n"
+        "print('ok')\n")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env.update(DOCPIPE_HOME=str(tmp_path / "home"), OMP_THREAD_LIMIT="1")
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], env=env, capture_output=True, text=True,
+                         timeout=240)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
