@@ -272,6 +272,96 @@ def upside_down_share_of(labels, widths) -> float | None:
     return down / (up + down) if up + down > 0 else None
 
 
+# Text printed vertically (a document number up a form's margin, a Bates stamp): PP-OCR's detector cuts it into a
+# stack of short "lines", one per character or two, and the recogniser reads each glyph lying on its side (a 9 read
+# as 6, digits lost); a vertical line it does find whole, it turns the same way whichever way the text runs (text
+# running bottom-up came out upside down: `83641919` read `83619`). Such a line or stack is re-read as one line,
+# turned upright both ways; the surer reading wins.
+VERTICAL_MIN_PARTS = 3  # lines in a stack
+VERTICAL_MIN_ELONGATION = 2.5  # the stack's height over its width
+VERTICAL_MAX_GAP = 1.2  # between stacked parts, in widths of the stack (the glyphs' height): a narrow glyph or
+# two the detector missed
+VERTICAL_TOUCH = 0.25  # the median gap between stacked parts, in widths of the stack
+VERTICAL_MIN_SCORE = 0.9  # the re-reading's score to replace the parts
+
+
+def _line_box(line: list[OcrWord]) -> tuple[int, int, int, int]:
+    return (min(w.box_px[0] for w in line), min(w.box_px[1] for w in line),
+            max(w.box_px[2] for w in line), max(w.box_px[3] for w in line))
+
+
+def _ink_shape(gray: np.ndarray | None, box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """(width, height) of the largest dark blob inside `box` (Otsu threshold); the box's own size without an image.
+    The detector pads its boxes to about square around one glyph, so only the ink tells a glyph's shape."""
+    x0, y0, x1, y1 = box
+    if gray is None:
+        return x1 - x0, y1 - y0
+    import cv2
+
+    crop = np.ascontiguousarray(gray[max(0, y0):max(0, y1), max(0, x0):max(0, x1)])
+    if crop.size == 0:
+        return x1 - x0, y1 - y0
+    _, dark = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    # the glyph: the largest blob, not bits of its neighbours at the edges nor a rule across the box (a table's)
+    blobs = [st for st in stats[1:n] if st[cv2.CC_STAT_WIDTH] < 0.9 * crop.shape[1]]
+    if not blobs:
+        return x1 - x0, y1 - y0
+    big = max(blobs, key=lambda st: st[cv2.CC_STAT_AREA])
+    return int(big[cv2.CC_STAT_WIDTH]), int(big[cv2.CC_STAT_HEIGHT])
+
+
+def vertical_stacks(lines: list[list[OcrWord]], gray: np.ndarray | None = None) -> list[list[int]]:
+    """Indexes of lines that are pieces of one vertical text line, top to bottom (or a single tall line: PP-OCR
+    turns those always the same way, so text that runs bottom-up came out upside down). A piece is letters or digits
+    only: one or two glyphs, or a tall box of several (a part PP-OCR did turn). Pieces stack when they overlap
+    horizontally, are about as wide, and the gap between them is small next to their width (the glyphs' height;
+    detection boxes of neighbouring glyphs may overlap). A stack counts when it has VERTICAL_MIN_PARTS pieces, is
+    VERTICAL_MIN_ELONGATION times taller than wide, and at least half of its pieces are glyphs lying on their side
+    (as wide as tall or more: upright glyphs are taller than wide, so a table's column of numbers is no stack) or
+    tall boxes."""
+    pieces = []
+    for i, line in enumerate(lines):
+        text = "".join(w.text for w in line)
+        x0, y0, x1, y1 = _line_box(line)
+        w, h = x1 - x0, y1 - y0
+        if not text.isalnum() or w <= 0 or h <= 0:
+            continue
+        tall = len(text) >= 3 and h >= 1.5 * w
+        if len(text) <= 2 or tall:  # on its side: a glyph wider than tall (its largest blob of ink)
+            iw, ih = _ink_shape(gray, (x0, y0, x1, y1)) if not tall else (w, h)
+            pieces.append((y0, i, (x0, y0, x1, y1), tall or iw >= ih, tall))
+    pieces.sort()
+    stacks: list[dict] = []
+    for _, i, (x0, y0, x1, y1), sideways, tall in pieces:
+        for st in stacks:
+            overlap = min(x1, st["x1"]) - max(x0, st["x0"])
+            narrow, wide = sorted((x1 - x0, st["x1"] - st["x0"]))
+            gap = y0 - st["y1"]
+            if overlap >= 0.6 * narrow and wide <= 2 * narrow and -wide <= gap <= VERTICAL_MAX_GAP * wide:
+                st["parts"].append((i, sideways))
+                st["gaps"].append(gap / wide)
+                st.update(x0=min(x0, st["x0"]), x1=max(x1, st["x1"]), y1=max(y1, st["y1"]))
+                break
+        else:
+            stacks.append({"x0": x0, "y0": y0, "x1": x1, "y1": y1, "parts": [(i, sideways)], "gaps": [], "tall": tall})
+    # the glyphs of one line touch (a gap is a glyph the detector missed); the rows of a list or table do not
+    return [[i for i, _ in st["parts"]] for st in stacks
+            if (len(st["parts"]) >= VERTICAL_MIN_PARTS or (len(st["parts"]) == 1 and st["tall"]))
+            and st["y1"] - st["y0"] >= VERTICAL_MIN_ELONGATION * (st["x1"] - st["x0"])
+            and 2 * sum(sideways for _, sideways in st["parts"]) >= len(st["parts"])
+            and (not st["gaps"] or float(np.median(st["gaps"])) <= VERTICAL_TOUCH)]
+
+
+def vertical_reading_plausible(pieces: list[str], reading: str) -> bool:
+    """Whether the re-reading of a stack accounts for about as many characters as its pieces held: the pieces
+    misread glyphs on their side but do not drop or invent half of them, while a column of short words in a table,
+    read sideways, does ("no" four times read "8888"). A single tall line had no reading worth comparing."""
+    if len(pieces) == 1:
+        return True
+    return 0.6 <= len(reading.replace(" ", "")) / max(1, sum(len(p) for p in pieces)) <= 1.7
+
+
 @register_engine("rapidocr")
 class RapidOcrEngine(OcrEngine):
     name = "rapidocr"
@@ -397,6 +487,7 @@ class RapidOcrEngine(OcrEngine):
             words = split_words(without_underlines(without_ornaments(words)), split_boxes)
             if words:
                 lines.append(words)
+        lines = self._join_vertical(image, lines)
         lines = correct_lines(lines, tesseract_lexicon() if self.use_lexicon else frozenset())
         if self.find_colons:
             found = [_quad_box(q) for q, t in zip(out.boxes, out.txts) if t and t.strip()]
@@ -404,6 +495,50 @@ class RapidOcrEngine(OcrEngine):
             for k, box in enumerate(lone_colons(gray, found)):
                 lines.append([OcrWord(text=":", box_px=box, conf=LONE_COLON_CONF, line=n + k)])
         return lines
+
+    def read_line_image(self, image: Image.Image) -> tuple[str, float]:
+        """The recogniser alone on an image holding one text line: (text, score)."""
+        arr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+        eng = self.engine
+        before = {k: getattr(eng, k) for k in ("use_det", "use_cls", "use_rec")}
+        try:
+            out = eng(arr, use_det=False, use_cls=False, use_rec=True)
+        finally:  # rapidocr keeps a call's switches for the calls after it
+            eng.update_params(**before)
+        if out is None or not getattr(out, "txts", None):
+            return "", 0.0
+        return str(out.txts[0]).strip(), float(out.scores[0])
+
+    def _join_vertical(self, image: Image.Image, lines: list[list[OcrWord]]) -> list[list[OcrWord]]:
+        """Each vertical_stacks stack re-read as one line, turned a quarter both ways; the surer reading replaces
+        the pieces when it scores VERTICAL_MIN_SCORE. Its words share the stack's box along the reading direction
+        (top down when turning it anticlockwise read it, bottom up otherwise) by their length."""
+        gray = image.convert("L")
+        stacks = vertical_stacks(lines, np.asarray(gray))
+        if not stacks:
+            return lines
+        replaced: dict[int, list[OcrWord]] = {}
+        for stack in stacks:
+            x0, y0, x1, y1 = _line_box([w for i in stack for w in lines[i]])
+            pad = max(2, (x1 - x0) // 6)
+            crop = gray.crop((max(0, x0 - pad), max(0, y0 - pad), min(gray.width, x1 + pad), min(gray.height, y1 + pad)))
+            (text, score), angle = max(((self.read_line_image(crop.rotate(a, expand=True)), a) for a in (90, -90)),
+                                       key=lambda r: r[0][1])
+            words = text.split()
+            pieces = ["".join(w.text for w in lines[i]) for i in stack]
+            if score < VERTICAL_MIN_SCORE or not words or not vertical_reading_plausible(pieces, text):
+                continue
+            first, total, done, joined = lines[stack[0]][0], sum(len(w) + 1 for w in words) - 1, 0, []
+            for w in words:
+                a, b = done / total, (done + len(w)) / total
+                if angle == -90:  # read bottom up
+                    a, b = 1 - b, 1 - a
+                joined.append(OcrWord(text=w, box_px=(x0, round(y0 + a * (y1 - y0)), x1, round(y0 + b * (y1 - y0))),
+                                      conf=score, line=first.line, block=first.block))
+                done += len(w) + 1
+            replaced.update({i: [] for i in stack})
+            replaced[stack[0]] = joined
+        return [replaced.get(i, line) for i, line in enumerate(lines) if replaced.get(i, line)]
 
     def recognize(self, image: Image.Image, dpi: int) -> list[OcrWord]:
         """Words with their detection line's number, lines in detection order: reading_order.order_words makes
