@@ -487,7 +487,7 @@ class RapidOcrEngine(OcrEngine):
             words = split_words(without_underlines(without_ornaments(words)), split_boxes)
             if words:
                 lines.append(words)
-        lines = self._join_vertical(image, lines)
+        lines = self._join_vertical(image if gray is None else gray, lines)
         lines = correct_lines(lines, tesseract_lexicon() if self.use_lexicon else frozenset())
         if self.find_colons:
             found = [_quad_box(q) for q, t in zip(out.boxes, out.txts) if t and t.strip()]
@@ -509,19 +509,20 @@ class RapidOcrEngine(OcrEngine):
             return "", 0.0
         return str(out.txts[0]).strip(), float(out.scores[0])
 
-    def _join_vertical(self, image: Image.Image, lines: list[list[OcrWord]]) -> list[list[OcrWord]]:
+    def _join_vertical(self, page: Image.Image | np.ndarray, lines: list[list[OcrWord]]) -> list[list[OcrWord]]:
         """Each vertical_stacks stack re-read as one line, turned a quarter both ways; the surer reading replaces
         the pieces when it scores VERTICAL_MIN_SCORE. Its words share the stack's box along the reading direction
-        (top down when turning it anticlockwise read it, bottom up otherwise) by their length."""
-        gray = image.convert("L")
-        stacks = vertical_stacks(lines, np.asarray(gray))
+        (top down when turning it anticlockwise read it, bottom up otherwise) by their length. `page`: the page
+        image, or its grey pixels when the caller has them already."""
+        gray = page if isinstance(page, np.ndarray) else np.asarray(page.convert("L"))
+        stacks = vertical_stacks(lines, gray)
         if not stacks:
             return lines
         replaced: dict[int, list[OcrWord]] = {}
         for stack in stacks:
             x0, y0, x1, y1 = _line_box([w for i in stack for w in lines[i]])
             pad = max(2, (x1 - x0) // 6)
-            crop = gray.crop((max(0, x0 - pad), max(0, y0 - pad), min(gray.width, x1 + pad), min(gray.height, y1 + pad)))
+            crop = Image.fromarray(gray[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad])
             (text, score), angle = max(((self.read_line_image(crop.rotate(a, expand=True)), a) for a in (90, -90)),
                                        key=lambda r: r[0][1])
             words = text.split()
