@@ -22,6 +22,12 @@ class OcrWord:
     in_dictionary: bool | None = None  # Tesseract: the word is in its language's dictionary (None: not known)
 
 
+def words_box(words: list[OcrWord]) -> tuple[int, int, int, int]:
+    """The box around some words, in page pixels."""
+    return (min(w.box_px[0] for w in words), min(w.box_px[1] for w in words),
+            max(w.box_px[2] for w in words), max(w.box_px[3] for w in words))
+
+
 ORNAMENT_RUN = 5  # this many identical symbols in a row are a rule or an ornament, not text
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, get_engine, mean_word_conf, register_engine
+from doc_pipeline.core.ocr.base import OcrEngine, OcrWord, get_engine, mean_word_conf, register_engine, words_box
 from doc_pipeline.core.ocr.lexicon import MIN_LEN, digits_ok, tesseract_lexicon, word_core
 
 LINE_TARGET_HEIGHT = 40  # px: Tesseract reads single lines best with capitals around 25-30 px
@@ -142,12 +142,6 @@ def choose_words(primary: list[OcrWord], secondary: list[OcrWord] | None, *, mar
             continue
         out.extend(p)
     return out
-
-
-def words_box(words: list[OcrWord]) -> tuple[int, int, int, int]:
-    """The box around some words, in page pixels."""
-    return (min(w.box_px[0] for w in words), min(w.box_px[1] for w in words),
-            max(w.box_px[2] for w in words), max(w.box_px[3] for w in words))
 
 
 def line_members(line: list[OcrWord], words: list[OcrWord], min_overlap: float = 0.5) -> list[OcrWord]:

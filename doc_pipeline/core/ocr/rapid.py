@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from doc_pipeline.core.ocr.base import (OcrEngine, OcrWord, ballot_boxes, register_engine, split_boxes, split_words,
-                                        without_ornaments, without_underlines)
+                                        without_ornaments, without_underlines, words_box)
 from doc_pipeline.core.ocr.lexicon import correct_lines, tesseract_lexicon
 
 
@@ -285,30 +285,23 @@ VERTICAL_TOUCH = 0.25  # the median gap between stacked parts, in widths of the 
 VERTICAL_MIN_SCORE = 0.9  # the re-reading's score to replace the parts
 
 
-def _line_box(line: list[OcrWord]) -> tuple[int, int, int, int]:
-    return (min(w.box_px[0] for w in line), min(w.box_px[1] for w in line),
-            max(w.box_px[2] for w in line), max(w.box_px[3] for w in line))
-
-
 def _ink_shape(gray: np.ndarray | None, box: tuple[int, int, int, int]) -> tuple[int, int]:
     """(width, height) of the largest dark blob inside `box` (Otsu threshold); the box's own size without an image.
     The detector pads its boxes to about square around one glyph, so only the ink tells a glyph's shape."""
     x0, y0, x1, y1 = box
     if gray is None:
         return x1 - x0, y1 - y0
-    import cv2
+    from doc_pipeline.core.images import GlyphComponents
 
-    crop = np.ascontiguousarray(gray[max(0, y0):max(0, y1), max(0, x0):max(0, x1)])
+    crop = gray[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
     if crop.size == 0:
         return x1 - x0, y1 - y0
-    _, dark = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     # the glyph: the largest blob, not bits of its neighbours at the edges nor a rule across the box (a table's)
-    blobs = [st for st in stats[1:n] if st[cv2.CC_STAT_WIDTH] < 0.9 * crop.shape[1]]
+    blobs = [st for st in GlyphComponents(Image.fromarray(crop), max(crop.shape)).stats if st[2] < 0.9 * crop.shape[1]]
     if not blobs:
         return x1 - x0, y1 - y0
-    big = max(blobs, key=lambda st: st[cv2.CC_STAT_AREA])
-    return int(big[cv2.CC_STAT_WIDTH]), int(big[cv2.CC_STAT_HEIGHT])
+    big = max(blobs, key=lambda st: st[4])  # (x, y, w, h, area)
+    return int(big[2]), int(big[3])
 
 
 def vertical_stacks(lines: list[list[OcrWord]], gray: np.ndarray | None = None) -> list[list[int]]:
@@ -323,7 +316,7 @@ def vertical_stacks(lines: list[list[OcrWord]], gray: np.ndarray | None = None) 
     pieces = []
     for i, line in enumerate(lines):
         text = "".join(w.text for w in line)
-        x0, y0, x1, y1 = _line_box(line)
+        x0, y0, x1, y1 = words_box(line)
         w, h = x1 - x0, y1 - y0
         if not text.isalnum() or w <= 0 or h <= 0:
             continue
@@ -520,7 +513,7 @@ class RapidOcrEngine(OcrEngine):
             return lines
         replaced: dict[int, list[OcrWord]] = {}
         for stack in stacks:
-            x0, y0, x1, y1 = _line_box([w for i in stack for w in lines[i]])
+            x0, y0, x1, y1 = words_box([w for i in stack for w in lines[i]])
             pad = max(2, (x1 - x0) // 6)
             crop = Image.fromarray(gray[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad])
             (text, score), angle = max(((self.read_line_image(crop.rotate(a, expand=True)), a) for a in (90, -90)),
