@@ -147,3 +147,13 @@ def test_own_peak_rss_is_the_childs_not_the_forking_parents():
     inherited, own = map(int, out)
     del ballast
     assert 0 < own < 300 << 20, (inherited, own)  # ru_maxrss here reads >= 600 MB
+
+
+def test_pdfium_look_check_runs_and_finds_no_miss_on_generated_pages(tmp_path: Path, capsys):
+    from doc_pipeline_tests.bench import pdfium_look
+
+    (tmp_path / "native").mkdir()
+    inputs.write_native_set(tmp_path / "native", 2, 2)  # pages with ruled tables
+    assert pdfium_look.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "misses 0" in out and "native                   grid by pdfplumber       4" in out

@@ -127,3 +127,73 @@ def test_camelot_reads_only_the_regions_a_sound_ruled_grid_did_not_decide(tmp_pa
     assert t.rows == ROWS and t.method == "pdfplumber-lines" and asked == []
     (t,) = _run(tmp_path, make_docs.pdf_with(lambda c, i: _table(c, ROWS, 100, row_lines=False)))
     assert t.rows == ROWS and ("stream", 1) in asked
+
+
+def _grid_as_one_path(c, rows, top):
+    """The table's rulings as a single path object (one stroke of many subpaths, as many PDF writers emit them)."""
+    y = H - top
+    n = len(rows)
+    path = c.beginPath()
+    for i in range(n + 1):
+        path.moveTo(XS[0], y - i * 18)
+        path.lineTo(XS[-1], y - i * 18)
+    for x in XS:
+        path.moveTo(x, y)
+        path.lineTo(x, y - n * 18)
+    c.drawPath(path, stroke=1, fill=0)
+    c.setFont("Helvetica", 10)
+    for i, row in enumerate(rows):
+        for x, cell in zip(XS, row):
+            c.drawString(x + 4, y - i * 18 - 13, cell)
+
+
+def _prose_page(c, i):
+    """A contract-like page: a page-sized background rectangle, an underlined heading and prose, no table."""
+    c.setFillGray(1.0)
+    c.rect(0, -200, W, H + 200, fill=1, stroke=0)
+    c.setFillGray(0.0)
+    c.setFont("Helvetica", 12)
+    c.drawString(72, H - 72, "MUTUAL NON-DISCLOSURE AGREEMENT")
+    c.line(72, H - 75, 300, H - 75)
+    for k in range(30):
+        c.drawString(72, H - 110 - k * 14, f"Clause {k}: the parties agree to keep the information confidential.")
+
+
+def test_pdfium_look_reads_rulings_and_sideways_text_without_pdfplumber():
+    import pypdfium2 as pdfium
+
+    from doc_pipeline.core.pdf_pages import ruled_grid_possible, sideways_share
+
+    def sideways(c, i):
+        c.translate(W, 0)
+        c.rotate(90)
+        _table(c, ROWS, 100 - (H - W))
+
+    def look(draw):
+        page = pdfium.PdfDocument(make_docs.pdf_with(draw))[0]
+        return ruled_grid_possible(page), sideways_share(page)
+
+    assert look(_prose_page) == (False, 0.0)
+    assert look(lambda c, i: _table(c, ROWS, 100)) == (True, 0.0)
+    assert look(lambda c, i: _grid_as_one_path(c, ROWS, 100)) == (True, 0.0)  # segments, not the path's box
+    grid, share = look(sideways)
+    assert grid and share > 0.9
+    # a single framed box (one rectangle) is a 1 x 1 grid: no table
+    assert look(lambda c, i: c.rect(72, 400, 300, 200)) == (False, 0.0)
+
+
+def test_page_without_rulings_or_table_blocks_is_not_parsed_by_pdfplumber(tmp_path, monkeypatch):
+    """pdfplumber's first look at a page parses all of it; a prose page with no grid and no layout table block
+    skips that, and the pages that may hold a table still get their tables (one ruled grid drawn as one path)."""
+    import pdfplumber
+
+    opened = []
+    real_open = pdfplumber.open
+    monkeypatch.setattr(pdfplumber, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    assert _run(tmp_path, make_docs.pdf_with(_prose_page, pages=3)) == [] and opened == []
+    blocks = {1: [Block(type="table", bbox=(60, 90, 460, 220), score=0.9)]}
+    _run(tmp_path, make_docs.pdf_with(_prose_page), blocks=blocks)
+    assert len(opened) == 1  # a layout table block still gets the full look
+    (t,) = _run(tmp_path, make_docs.pdf_with(lambda c, i: _prose_page(c, i) if i else _grid_as_one_path(c, ROWS, 100),
+                                             pages=2))
+    assert t.rows == ROWS and t.page_no == 1

@@ -63,3 +63,32 @@ def test_bad_pdfs_raise_typed_errors(tmp_path):
     p.write_bytes(b"")
     with pytest.raises(EmptyDocumentError):
         inspect_document(p)
+
+
+def test_page_stats_count_each_drawn_character_once_by_its_render_mode():
+    """The visible / invisible counts that decide a page's kind come from one pass over the text layer, each
+    character attributed to the text object that drew it (one object per word here, as many writers emit)."""
+    from doc_pipeline.core.pdf_pages import _page_stats
+
+    visible = "Invoice 2041 total due".split()
+    hidden = "an earlier OCR layer nobody sees".split()
+
+    def draw(c, i):
+        c.setFont("Helvetica", 11)
+        for k, word in enumerate(visible):
+            c.drawString(72 + 60 * k, 700, word)
+        t = c.beginText(72, 600)
+        t.setTextRenderMode(3)
+        for word in hidden:
+            t.textOut(word + " ")
+        c.drawText(t)
+
+    pdf = open_pdf(make_docs.pdf_with(draw))
+    page = pdf[0]
+    textpage = page.get_textpage()
+    st = _page_stats(page, textpage)
+    textpage.close()
+    assert st.visible_chars == sum(map(len, visible))
+    # the invisible run is one object; its own spaces are characters of that object
+    assert sum(map(len, hidden)) <= st.invisible_chars <= len(" ".join(hidden)) + 1
+    assert st.symbolic_text is None and st.text_top is not None

@@ -10,6 +10,7 @@ images nor drawings is *blank* (and is not sent to OCR).
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import threading
 import unicodedata
@@ -76,9 +77,22 @@ def _bad_char(ch: str) -> bool:
     return cat in ("Co", "Cn", "Cc") and ch not in "\r\n\t"
 
 
+def _returning_address(fn):
+    """A copy of a PDFium function whose handle result comes back as a plain int (None for NULL): converting
+    the ctypes pointer afterwards costs twice the call, per character of the page."""
+    copy = type(fn).from_address(ctypes.addressof(fn))
+    copy.argtypes, copy.restype = fn.argtypes, ctypes.c_void_p
+    return copy
+
+
+_char_text_object = _returning_address(pdfium_c.FPDFText_GetTextObject)
+
+
 def _page_stats(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _PageStats:
     st = _PageStats()
     w, h = page.get_size()
+    # text objects by handle: whether they are drawn, and the name of their embedded symbolic font if any
+    text_objs: dict[int, tuple[bool, str | None]] = {}
     for obj in page.get_objects(max_depth=3):
         if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             l, b, r, t = obj.get_bounds()
@@ -87,19 +101,40 @@ def _page_stats(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> _PageStat
             st.path_count += 1
         elif obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
             mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
-            n = _text_obj_len(obj, textpage)
-            if mode in (TEXT_RENDER_INVISIBLE, TEXT_RENDER_CLIP_ONLY):
-                st.invisible_chars += n
-            else:
-                st.visible_chars += n
+            visible = mode not in (TEXT_RENDER_INVISIBLE, TEXT_RENDER_CLIP_ONLY)
+            symbolic = None
+            if visible:
                 font = pdfium_c.FPDFTextObj_GetFont(obj.raw)
                 if font and pdfium_c.FPDFFont_GetIsEmbedded(font) and pdfium_c.FPDFFont_GetFlags(font) & _SYMBOLIC:
-                    name = _font_name(font)
-                    st.symbolic_text = st.symbolic_text or {}
-                    st.symbolic_text[name] = st.symbolic_text.get(name, "") + _text_obj_text(obj, textpage)
+                    symbolic = _font_name(font)
                 l, b, r, t = obj.get_bounds()
                 st.text_top = t if st.text_top is None else max(st.text_top, t)
                 st.text_bottom = b if st.text_bottom is None else min(st.text_bottom, b)
+            text_objs[ctypes.addressof(obj.raw.contents)] = (visible, symbolic)
+    # one pass over the text layer's characters, each attributed to the object that drew it (FPDFTextObj_GetText
+    # per object searches the whole page each time: quadratic, 0.1 s on a dense contract page)
+    symbolic_chars: dict[str, list[str]] = {}
+    last = None  # (object, font) of the previous symbolic character: a new object or a gap separates words
+    for i in range(textpage.count_chars()):
+        handle = _char_text_object(textpage.raw, i)
+        owner = text_objs.get(handle)
+        if owner is None:  # generated spaces and line breaks belong to no object
+            last = None
+            continue
+        visible, symbolic = owner
+        if not visible:
+            st.invisible_chars += 1
+            continue
+        st.visible_chars += 1
+        if symbolic is not None:
+            chars = symbolic_chars.setdefault(symbolic, [])
+            if chars and last != (handle, symbolic):
+                chars.append(" ")
+            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+            chars.append(chr(code) if code else "")
+            last = (handle, symbolic)
+    if symbolic_chars:
+        st.symbolic_text = {name: "".join(chars) for name, chars in symbolic_chars.items()}
     text = textpage.get_text_range()
     st.unmapped_chars = sum(1 for ch in text if _bad_char(ch))
     return st
@@ -156,20 +191,6 @@ def _unmapped_fonts(page) -> set[str]:
         if subtype == "Type0" and (enc is None or str(enc).startswith("Identity")) or subtype != "Type0" and not enc:
             out.add(_strip_subset(str(getattr(d.get("BaseFont"), "name", d.get("BaseFont") or ""))))
     return out
-
-
-def _text_obj_text(obj, textpage) -> str:
-    n = pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0)
-    if n <= 2:
-        return ""
-    buf = ctypes.create_string_buffer(n)
-    pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, ctypes.cast(buf, ctypes.POINTER(pdfium_c.FPDF_WCHAR)), n)
-    return buf.raw[: n - 2].decode("utf-16-le", "replace")
-
-
-def _text_obj_len(obj, textpage) -> int:
-    n = pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0)  # bytes incl. terminator, UTF-16
-    return max(0, n // 2 - 1)
 
 
 def classify_pages(pdf: pdfium.PdfDocument, source=None) -> list[PageInfo]:
@@ -286,3 +307,92 @@ def _charbox(textpage, i: int) -> tuple[float, float, float, float]:
     l, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
     pdfium_c.FPDFText_GetCharBox(textpage.raw, i, l, r, b, t)
     return l.value, r.value, b.value, t.value
+
+
+
+SIDEWAYS_SAMPLE = 400  # characters looked at per page to tell a sideways page; the share is all that matters
+MAX_PATH_SEGMENTS = 20_000  # more vector drawing than this (charts, maps): assume a grid may be there
+
+
+def sideways_share(page: pdfium.PdfPage) -> float:
+    """Share of the page's characters not set upright (0..1): near 1 for a table printed sideways. The same test
+    as pdfminer's `upright`, read through PDFium in a millisecond: pdfplumber's character list costs a full
+    pdfminer parse of the page (0.01 to 0.2 s)."""
+    textpage = page.get_textpage()
+    try:
+        n = textpage.count_chars()
+        step = max(1, n // SIDEWAYS_SAMPLE)
+        seen = sideways = 0
+        for i in range(0, n, step):
+            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+            if not code or chr(code).isspace():
+                continue  # pdfium's generated spaces and line breaks carry no angle of their own
+            angle = pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)
+            if angle < 0:
+                continue
+            seen += 1
+            # radians in [0, 2pi): upright text is at 0 (or just under 2pi); pdfminer's `upright` is the same test
+            sideways += min(angle, 2 * math.pi - angle) > 0.05
+    finally:
+        textpage.close()
+    return sideways / seen if seen else 0.0
+
+
+def ruled_grid_possible(page: pdfium.PdfPage) -> bool:
+    """Whether the page's rulings could make pdfplumber find a table with two rows and two columns. Every straight
+    segment of every path becomes an edge, as pdfminer's lines, rectangles and curves become pdfplumber's edges,
+    then pdfplumber's own snapping, intersection and cell grouping run on them: an answer of False is exact, a
+    True only means the full parse is worth it (diagonal and curved segments count as both a horizontal and a
+    vertical edge over their extent, a superset)."""
+    from pdfplumber import table as plumber_table
+    from pdfplumber import utils as plumber_utils
+
+    edges: list[dict] = []
+    segments = 0
+    for obj in page.get_objects(max_depth=16):
+        if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
+            continue
+        if obj.level > 0:
+            return True  # a path inside a form XObject: its points are in the form's space; let pdfplumber decide
+        n = pdfium_c.FPDFPath_CountSegments(obj.raw)
+        segments += n
+        if segments > MAX_PATH_SEGMENTS:
+            return True
+        m = obj.get_matrix()
+        start = prev = None
+        x, y = ctypes.c_float(), ctypes.c_float()
+        for i in range(n):
+            seg = pdfium_c.FPDFPath_GetPathSegment(obj.raw, i)
+            pdfium_c.FPDFPathSegment_GetPoint(seg, x, y)
+            pt = (m.a * x.value + m.c * y.value + m.e, -(m.b * x.value + m.d * y.value + m.f))  # y down, as pdfplumber
+            if pdfium_c.FPDFPathSegment_GetType(seg) == pdfium_c.FPDF_SEGMENT_MOVETO:
+                start = pt
+            elif prev is not None:
+                edges += _segment_edges(prev, pt)
+            if pdfium_c.FPDFPathSegment_GetClose(seg) and start is not None:
+                edges += _segment_edges(pt, start)
+            prev = pt
+    if not edges:
+        return False
+    st = plumber_table.TableSettings.resolve({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
+    edges = plumber_utils.filter_edges(edges, min_length=st.edge_min_length_prefilter)
+    edges = plumber_table.merge_edges(edges, st.snap_x_tolerance, st.snap_y_tolerance, st.join_x_tolerance,
+                                      st.join_y_tolerance)
+    edges = plumber_utils.filter_edges(edges, min_length=st.edge_min_length)
+    points = plumber_table.edges_to_intersections(edges, st.intersection_x_tolerance, st.intersection_y_tolerance)
+    cells = plumber_table.intersections_to_cells(points)
+    return any(len({c[0] for c in group}) >= 2 and len({c[1] for c in group}) >= 2
+               for group in plumber_table.cells_to_tables(cells))
+
+
+def _segment_edges(p0: tuple[float, float], p1: tuple[float, float]) -> list[dict]:
+    x0, x1 = sorted((p0[0], p1[0]))
+    top, bottom = sorted((p0[1], p1[1]))
+    h = {"x0": x0, "x1": x1, "top": top, "bottom": top, "width": x1 - x0, "height": 0.0, "orientation": "h"}
+    v = {"x0": x0, "x1": x0, "top": top, "bottom": bottom, "width": 0.0, "height": bottom - top, "orientation": "v"}
+    if abs(p0[1] - p1[1]) < 1e-6:
+        return [h]
+    if abs(p0[0] - p1[0]) < 1e-6:
+        return [v]
+    # slanted: pdfplumber keeps a two-point line as an edge at its left or top side; count both
+    return [h, v, dict(h, top=bottom, bottom=bottom), dict(v, x0=x1, x1=x1)]

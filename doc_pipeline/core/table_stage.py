@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from PIL import Image
@@ -9,12 +10,14 @@ from PIL import Image
 from doc_pipeline.core import table_model
 from doc_pipeline.core.models import Page, PageImages, PageKind, RawDocument, Table
 from doc_pipeline.core.page_cache import open_page
-from doc_pipeline.core.pdf_pages import PDFIUM_LOCK
+from doc_pipeline.core.pdf_pages import PDFIUM_LOCK, open_pdf, ruled_grid_possible, sideways_share
 from doc_pipeline.core.table_scan import ruled_tables
 from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
                                          rotated_page_tables,
                                          rotated_text_share)
 from doc_pipeline.core.tables import overlap_fraction, native_tables, words_grid_table
+
+log = logging.getLogger(__name__)
 
 PageImageLoader = Callable[[int], "tuple[Image.Image, int] | None"]
 
@@ -75,20 +78,24 @@ def _native_tables(path: str, native: list[Page], methods: tuple[str, ...]) -> t
     """Tables of the native pages; the pages pdfplumber could not open come back for the word-grid fallback."""
     import pdfplumber
 
+    sideways, wanted = _pdfium_look(path, native)
+    if not wanted:
+        return [], []
     found: list[Table] = []
     pdf = None
     try:
         pdf = pdfplumber.open(path)
-        plumber_pages = [pdf.pages[p.page_no - 1] for p in native]
+        plumber_pages = [pdf.pages[p.page_no - 1] for p in wanted]
     except Exception:  # noqa: BLE001 - pdfminer gives up on some files pdfium repairs (broken xref, a page
         if pdf is not None:  # tree that loops): then word grids in layout table regions, as on scans
             pdf.close()
         pdf = None
     if pdf is not None:
         with pdf:
-            for p, plumber_page in zip(native, plumber_pages):
+            for p, plumber_page in zip(wanted, plumber_pages):
                 blocks = [b for b in p.blocks if b.type == "table"]
-                if p.rotation or rotated_text_share(plumber_page) > 0.5:
+                share = sideways.get(p.page_no)
+                if p.rotation or (share if share is not None else rotated_text_share(plumber_page)) > 0.5:
                     # sideways tables: camelot turns the page upright itself; pdfplumber's ruled grid if not
                     found.extend(rotated_page_tables(path, plumber_page, p.page_no)
                                  or native_tables(plumber_page, p.page_no, blocks, rotation=p.rotation or 90))
@@ -96,4 +103,34 @@ def _native_tables(path: str, native: list[Page], methods: tuple[str, ...]) -> t
                     found.extend(native_page_tables(path, plumber_page, p.page_no, blocks, methods))
                 plumber_page.close()
             return found, []
-    return found, native
+    return found, wanted
+
+
+def _pdfium_look(path: str, pages: list[Page]) -> tuple[dict[int, float], list[Page]]:
+    """(sideways-text share per page, the pages worth pdfplumber's full parse). pdfplumber parses a page in full
+    at its first look (pdfminer: every character and path, 0.01 to 0.2 s); a page with its text upright, no
+    layout table block and rulings that make no grid of 2 x 2 cells holds no table any extractor here would
+    find. A page PDFium cannot read is parsed in full, as before."""
+    try:
+        pdf = open_pdf(path)
+    except Exception:  # noqa: BLE001 - the document opened in raw_pdf; pdfplumber gets its own chance
+        return {}, pages
+    shares: dict[int, float] = {}
+    wanted = []
+    try:
+        for p in pages:
+            try:
+                page = pdf[p.page_no - 1]
+                try:
+                    shares[p.page_no] = share = sideways_share(page)
+                    if (p.rotation or share > 0.5 or any(b.type == "table" for b in p.blocks)
+                            or ruled_grid_possible(page)):
+                        wanted.append(p)
+                finally:
+                    page.close()
+            except Exception as exc:  # noqa: BLE001 - only a shortcut: without it the page is parsed in full
+                log.debug("no PDFium look at page %s: %s", p.page_no, exc)
+                wanted.append(p)
+    finally:
+        pdf.close()
+    return shares, wanted
