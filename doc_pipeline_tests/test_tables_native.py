@@ -123,10 +123,18 @@ def test_camelot_reads_only_the_regions_a_sound_ruled_grid_did_not_decide(tmp_pa
         return real(path, page_no, regions, page_height, flavor)
 
     monkeypatch.setattr(table_native, "camelot_candidates", spy)
+    # nor does pdfplumber's text strategy read a decided region (and the ruled grids are found once a page)
+    text_asked, ruled_asked = [], []
+    real_text, real_ruled = table_native.plumber_text_candidates, table_native.plumber_ruled_candidates
+    monkeypatch.setattr(table_native, "plumber_text_candidates",
+                        lambda page, regions: text_asked.append(len(regions)) or real_text(page, regions))
+    monkeypatch.setattr(table_native, "plumber_ruled_candidates",
+                        lambda page: ruled_asked.append(1) or real_ruled(page))
     (t,) = _run(tmp_path, make_docs.pdf_with(lambda c, i: _table(c, ROWS, 100)))
-    assert t.rows == ROWS and t.method == "pdfplumber-lines" and asked == []
+    assert t.rows == ROWS and t.method == "pdfplumber-lines" and asked == [] and text_asked == []
+    assert ruled_asked == []  # decided from PDFium's reading of the page alone (see the next test)
     (t,) = _run(tmp_path, make_docs.pdf_with(lambda c, i: _table(c, ROWS, 100, row_lines=False)))
-    assert t.rows == ROWS and ("stream", 1) in asked
+    assert t.rows == ROWS and ("stream", 1) in asked and text_asked == [1] and ruled_asked == [1]
 
 
 def _grid_as_one_path(c, rows, top):
@@ -197,3 +205,36 @@ def test_page_without_rulings_or_table_blocks_is_not_parsed_by_pdfplumber(tmp_pa
     (t,) = _run(tmp_path, make_docs.pdf_with(lambda c, i: _prose_page(c, i) if i else _grid_as_one_path(c, ROWS, 100),
                                              pages=2))
     assert t.rows == ROWS and t.page_no == 1
+
+
+def test_sound_ruled_grids_are_read_from_pdfium_alone_and_match_pdfplumbers_reading(tmp_path, monkeypatch):
+    """A page whose every table region a sound ruled grid decides is read without pdfplumber's parse (PDFium's
+    rulings and characters through pdfplumber's own table functions), and gives what pdfplumber's reading gives;
+    a layout table block that no ruled grid covers still sends the page to the full reading."""
+    import pdfplumber
+
+    from doc_pipeline.core import table_stage
+
+    other = [["Item", "Qty", "Price"], ["Bolts", "12", "3.40"], ["Nuts", "7", "1.10"]]
+
+    def draw(c, i):
+        _table(c, ROWS, 100)
+        _grid_as_one_path(c, other, 400)
+        c.setFont("Helvetica", 9)
+        c.drawString(72, 80, "Prices in EUR, intra-community delivery.")
+
+    data = make_docs.pdf_with(draw)
+    opened = []
+    real_open = pdfplumber.open
+    monkeypatch.setattr(pdfplumber, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    fast = _run(tmp_path, data)
+    assert [t.rows for t in fast] == [ROWS, other] and opened == []
+    real_look = table_stage._pdfium_look
+    monkeypatch.setattr(table_stage, "_pdfium_look", lambda path, pages, fill_ruled=True: real_look(path, pages, False))
+    full = _run(tmp_path, data)
+    assert len(opened) == 1
+    assert [(t.bbox, t.rows, t.method) for t in fast] == [(t.bbox, t.rows, t.method) for t in full]
+    monkeypatch.setattr(table_stage, "_pdfium_look", real_look)
+    opened.clear()
+    _run(tmp_path, data, blocks={1: [Block(type="table", bbox=(72, 600, 440, 700), score=0.9)]})
+    assert len(opened) == 1  # the block at the foot of the page is no ruled grid's: camelot and co. read it

@@ -338,54 +338,76 @@ def sideways_share(page: pdfium.PdfPage) -> float:
     return sideways / seen if seen else 0.0
 
 
-def ruled_grid_possible(page: pdfium.PdfPage) -> bool:
-    """Whether the page's rulings could make pdfplumber find a table with two rows and two columns. Every straight
-    segment of every path becomes an edge, as pdfminer's lines, rectangles and curves become pdfplumber's edges,
-    then pdfplumber's own snapping, intersection and cell grouping run on them: an answer of False is exact, a
-    True only means the full parse is worth it (diagonal and curved segments count as both a horizontal and a
-    vertical edge over their extent, a superset)."""
+@dataclass
+class RuledLook:
+    """What a page's vector rulings say about its ruled tables (`ruled_look`)."""
+
+    possible: bool  # they may make a grid of 2 x 2 cells for pdfplumber's lines strategy; False is exact
+    # pdfplumber's cell groups (one per table, cells as (x0, top, x1, bottom) in points from the top-left of the
+    # unrotated page) when every ruling was read exactly: straight, axis-parallel segments of page-level paths
+    tables: list[list[BBox]] | None = None
+
+
+def ruled_look(page: pdfium.PdfPage) -> RuledLook:
+    """Every straight segment of every path becomes an edge, as pdfminer's lines, rectangles and curves become
+    pdfplumber's edges, then pdfplumber's own snapping, intersection and cell grouping (its lines strategy) run on
+    them. Slanted and curved segments count as both a horizontal and a vertical edge over their extent (a
+    superset: `possible` only sends the page to pdfplumber), and then no `tables` are given."""
     from pdfplumber import table as plumber_table
     from pdfplumber import utils as plumber_utils
 
+    height = page.get_size()[1]
     edges: list[dict] = []
     segments = 0
+    exact = True
     for obj in page.get_objects(max_depth=16):
         if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
             continue
         if obj.level > 0:
-            return True  # a path inside a form XObject: its points are in the form's space; let pdfplumber decide
+            return RuledLook(True)  # a path inside a form XObject: its points are in the form's space
         n = pdfium_c.FPDFPath_CountSegments(obj.raw)
         segments += n
         if segments > MAX_PATH_SEGMENTS:
-            return True
+            return RuledLook(True)
         m = obj.get_matrix()
         start = prev = None
         x, y = ctypes.c_float(), ctypes.c_float()
         for i in range(n):
             seg = pdfium_c.FPDFPath_GetPathSegment(obj.raw, i)
             pdfium_c.FPDFPathSegment_GetPoint(seg, x, y)
-            pt = (m.a * x.value + m.c * y.value + m.e, -(m.b * x.value + m.d * y.value + m.f))  # y down, as pdfplumber
-            if pdfium_c.FPDFPathSegment_GetType(seg) == pdfium_c.FPDF_SEGMENT_MOVETO:
+            pt = (m.a * x.value + m.c * y.value + m.e, height - (m.b * x.value + m.d * y.value + m.f))  # y down
+            kind = pdfium_c.FPDFPathSegment_GetType(seg)
+            if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
                 start = pt
             elif prev is not None:
+                exact = exact and kind == pdfium_c.FPDF_SEGMENT_LINETO
                 edges += _segment_edges(prev, pt)
             if pdfium_c.FPDFPathSegment_GetClose(seg) and start is not None:
                 edges += _segment_edges(pt, start)
             prev = pt
+    exact = exact and all(e["orientation"] for e in edges)
     if not edges:
-        return False
+        return RuledLook(False, [])
     st = plumber_table.TableSettings.resolve({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
-    edges = plumber_utils.filter_edges(edges, min_length=st.edge_min_length_prefilter)
+    edges = plumber_utils.filter_edges([dict(e, orientation=e["orientation"] or e["side"]) for e in edges],
+                                       min_length=st.edge_min_length_prefilter)
     edges = plumber_table.merge_edges(edges, st.snap_x_tolerance, st.snap_y_tolerance, st.join_x_tolerance,
                                       st.join_y_tolerance)
     edges = plumber_utils.filter_edges(edges, min_length=st.edge_min_length)
     points = plumber_table.edges_to_intersections(edges, st.intersection_x_tolerance, st.intersection_y_tolerance)
-    cells = plumber_table.intersections_to_cells(points)
-    return any(len({c[0] for c in group}) >= 2 and len({c[1] for c in group}) >= 2
-               for group in plumber_table.cells_to_tables(cells))
+    groups = plumber_table.cells_to_tables(plumber_table.intersections_to_cells(points))
+    possible = any(len({c[0] for c in g}) >= 2 and len({c[1] for c in g}) >= 2 for g in groups)
+    return RuledLook(possible, [[tuple(c) for c in g] for g in groups] if exact else None)
+
+
+def ruled_grid_possible(page: pdfium.PdfPage) -> bool:
+    """Whether the page's rulings could make pdfplumber find a table with two rows and two columns (exact when
+    False; see `ruled_look`)."""
+    return ruled_look(page).possible
 
 
 def _segment_edges(p0: tuple[float, float], p1: tuple[float, float]) -> list[dict]:
+    """A segment as pdfplumber edges; a slanted one as four, each marked with no orientation of its own."""
     x0, x1 = sorted((p0[0], p1[0]))
     top, bottom = sorted((p0[1], p1[1]))
     h = {"x0": x0, "x1": x1, "top": top, "bottom": top, "width": x1 - x0, "height": 0.0, "orientation": "h"}
@@ -394,5 +416,43 @@ def _segment_edges(p0: tuple[float, float], p1: tuple[float, float]) -> list[dic
         return [h]
     if abs(p0[0] - p1[0]) < 1e-6:
         return [v]
-    # slanted: pdfplumber keeps a two-point line as an edge at its left or top side; count both
+    # slanted: pdfplumber keeps a two-point line as an edge at its left or top side; count all four sides
+    h = dict(h, orientation=None, side="h")
+    v = dict(v, orientation=None, side="v")
     return [h, v, dict(h, top=bottom, bottom=bottom), dict(v, x0=x1, x1=x1)]
+
+
+def plumber_chars(page: pdfium.PdfPage) -> list[dict]:
+    """The page's characters as pdfplumber's character dicts, read through PDFium: enough for pdfplumber's text
+    and table extraction functions without pdfminer's parse. x0/x1 are the advance box (as pdfminer's); the
+    vertical box is pdfminer's too, from the baseline and font size (one font's taller ascent must not lift its
+    characters onto a line of their own: pdfplumber groups lines by `top`). y runs down from the top of the
+    unrotated page. PDFium's generated spaces and line breaks are left out (pdfminer has none), its
+    end-of-line hyphen marker is the hyphen it stands for, and sideways characters are marked not upright."""
+    height = page.get_size()[1]
+    textpage = page.get_textpage()
+    chars = []
+    rect = pdfium_c.FS_RECTF()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    try:
+        for i in range(textpage.count_chars()):
+            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+            if not code or code in (10, 13) or pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1:
+                continue
+            if not pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, rect):
+                continue
+            pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, ox, oy)
+            size = pdfium_c.FPDFText_GetFontSize(textpage.raw, i) or (rect.top - rect.bottom)
+            angle = pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)
+            upright = angle < 0 or min(angle, 2 * math.pi - angle) <= 0.05
+            if upright:  # pdfminer: from the baseline, a typical descent (0.2 em) below it, one em tall
+                bottom = height - oy.value + 0.2 * size
+                top = bottom - size
+            else:
+                top, bottom = height - rect.top, height - rect.bottom
+            chars.append({"text": "-" if code == 2 else chr(code), "x0": rect.left, "x1": rect.right, "top": top,
+                          "bottom": bottom, "doctop": top, "width": rect.right - rect.left, "height": bottom - top,
+                          "size": size, "upright": upright})
+    finally:
+        textpage.close()
+    return chars

@@ -120,11 +120,14 @@ def camelot_candidates(path: str, page_no: int, regions: list[BBox], page_height
     return out
 
 
-def plumber_candidates(plumber_page, regions: list[BBox]) -> tuple[list[Candidate], list[Candidate]]:
-    """(ruled tables found anywhere on the page, text-aligned tables inside each region)."""
-    ruled = []
-    for t in plumber_page.find_tables({"vertical_strategy": "lines", "horizontal_strategy": "lines"}):
-        ruled.append(Candidate("pdfplumber-lines", tuple(round(v, 2) for v in t.bbox), t.extract()))
+def plumber_ruled_candidates(plumber_page) -> list[Candidate]:
+    """The page's ruled tables as pdfplumber's lines strategy finds them."""
+    return [Candidate("pdfplumber-lines", tuple(round(v, 2) for v in t.bbox), t.extract())
+            for t in plumber_page.find_tables({"vertical_strategy": "lines", "horizontal_strategy": "lines"})]
+
+
+def plumber_text_candidates(plumber_page, regions: list[BBox]) -> list[Candidate]:
+    """Text-aligned tables (pdfplumber's text strategy) inside each region."""
     text = []
     for box in regions:
         box = _clip(box, plumber_page.width, plumber_page.height)
@@ -133,7 +136,7 @@ def plumber_candidates(plumber_page, regions: list[BBox]) -> tuple[list[Candidat
         found = plumber_page.crop(box).extract_table({"vertical_strategy": "text", "horizontal_strategy": "text"})
         if found:
             text.append(Candidate("pdfplumber-text", box, found))
-    return ruled, text
+    return text
 
 
 def _clip(box: BBox, w: float, h: float, pad: float = 4) -> BBox | None:
@@ -189,7 +192,7 @@ def _decided_by(ruled: list[Candidate], region: BBox, page_words: list[tuple[str
 def native_page_tables(path: str, plumber_page, page_no: int, table_blocks: list[Block],
                        methods: tuple[str, ...] = DEFAULT_METHODS) -> list[Table]:
     """Tables of one unrotated native page, one per region, each from the extractor that read it best."""
-    ruled, _ = plumber_candidates(plumber_page, [])
+    ruled = plumber_ruled_candidates(plumber_page)
     regions = table_regions(ruled, table_blocks)
     if not regions:
         return []
@@ -208,8 +211,8 @@ def native_page_tables(path: str, plumber_page, page_no: int, table_blocks: list
     for flavor in ("network", "hybrid"):
         if open_regions and flavor in methods:
             cands += camelot_candidates(path, page_no, open_regions, plumber_page.height, flavor)
-    if "pdfplumber" in methods:
-        cands += plumber_candidates(plumber_page, regions)[1]
+    if open_regions and "pdfplumber" in methods:  # a decided region never looks past its sound ruled grid
+        cands += plumber_text_candidates(plumber_page, open_regions)
     tables = []
     for region in regions:
         c = choose(cands, region, words)
@@ -219,6 +222,44 @@ def native_page_tables(path: str, plumber_page, page_no: int, table_blocks: list
         tables.append(Table(page_no=page_no, bbox=c.bbox if c.method != "pdfplumber-text" else region,
                             rows=rows, method=c.method))
     return _dedupe(tables)
+
+
+def ruled_tables_from_chars(cell_groups: list[list[BBox]], chars: list[dict], table_blocks: list[Block],
+                            page_no: int) -> list[Table] | None:
+    """The tables of an upright native page when its ruled grids decide every table region, else None (the page
+    needs the full reading of native_page_tables). `cell_groups` are pdfplumber's cell groups built from the
+    page's rulings as PDFium reads them and `chars` its characters as PDFium reads them (pdf_pages.ruled_look,
+    pdf_pages.plumber_chars): pdfplumber's own Table.extract and word extraction then run on them as in
+    native_page_tables, without pdfminer's parse of the page. A grid that is not sound, or a layout table block
+    no sound grid covers, sends the page back."""
+    from pdfplumber.table import Table as PlumberTable
+    from pdfplumber.utils import extract_words
+
+    page = _CharsOnly(chars)
+    ruled = []
+    for cells in cell_groups:
+        if cells:
+            t = PlumberTable(page, cells)
+            ruled.append(Candidate("pdfplumber-lines", tuple(round(v, 2) for v in t.bbox), t.extract()))
+    regions = table_regions(ruled, table_blocks)
+    if not regions:
+        return []
+    words = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in extract_words(chars)]
+    if any(not _decided_by(ruled, r, words) for r in regions):
+        return None
+    tables = []
+    for region in regions:
+        c = choose(ruled, region, words)
+        if c is not None:
+            tables.append(Table(page_no=page_no, bbox=c.bbox, rows=c.rows, method=c.method))
+    return _dedupe(tables)
+
+
+@dataclass
+class _CharsOnly:
+    """What pdfplumber's Table.extract reads of a page: its characters."""
+
+    chars: list[dict]
 
 
 def _dedupe(tables: list[Table]) -> list[Table]:

@@ -10,11 +10,10 @@ from PIL import Image
 from doc_pipeline.core import table_model
 from doc_pipeline.core.models import Page, PageImages, PageKind, RawDocument, Table
 from doc_pipeline.core.page_cache import open_page
-from doc_pipeline.core.pdf_pages import PDFIUM_LOCK, open_pdf, ruled_grid_possible, sideways_share
+from doc_pipeline.core.pdf_pages import PDFIUM_LOCK, open_pdf, plumber_chars, ruled_look, sideways_share
 from doc_pipeline.core.table_scan import ruled_tables
 from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
-                                         rotated_page_tables,
-                                         rotated_text_share)
+                                         rotated_page_tables, rotated_text_share, ruled_tables_from_chars)
 from doc_pipeline.core.tables import overlap_fraction, native_tables, words_grid_table
 
 log = logging.getLogger(__name__)
@@ -78,10 +77,9 @@ def _native_tables(path: str, native: list[Page], methods: tuple[str, ...]) -> t
     """Tables of the native pages; the pages pdfplumber could not open come back for the word-grid fallback."""
     import pdfplumber
 
-    sideways, wanted = _pdfium_look(path, native)
+    found, sideways, wanted = _pdfium_look(path, native, fill_ruled="pdfplumber" in methods)
     if not wanted:
-        return [], []
-    found: list[Table] = []
+        return found, []
     pdf = None
     try:
         pdf = pdfplumber.open(path)
@@ -106,15 +104,19 @@ def _native_tables(path: str, native: list[Page], methods: tuple[str, ...]) -> t
     return found, wanted
 
 
-def _pdfium_look(path: str, pages: list[Page]) -> tuple[dict[int, float], list[Page]]:
-    """(sideways-text share per page, the pages worth pdfplumber's full parse). pdfplumber parses a page in full
-    at its first look (pdfminer: every character and path, 0.01 to 0.2 s); a page with its text upright, no
-    layout table block and rulings that make no grid of 2 x 2 cells holds no table any extractor here would
-    find. A page PDFium cannot read is parsed in full, as before."""
+def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True
+                 ) -> tuple[list[Table], dict[int, float], list[Page]]:
+    """(tables read without pdfplumber, sideways-text share per page, the pages that need pdfplumber's reading).
+    pdfplumber parses a page in full at its first look (pdfminer: every character and path, 0.01 to 0.2 s), so
+    PDFium looks first (pdf_pages.ruled_look): a page with its text upright, no layout table block and rulings
+    that make no grid of 2 x 2 cells holds no table any extractor here would find; a page whose rulings PDFium
+    reads exactly and whose every table region a sound ruled grid decides gets those grids filled with its
+    text-layer words (table_native.ruled_tables_from_chars). A page PDFium cannot read is parsed in full."""
     try:
         pdf = open_pdf(path)
     except Exception:  # noqa: BLE001 - the document opened in raw_pdf; pdfplumber gets its own chance
-        return {}, pages
+        return [], {}, pages
+    found: list[Table] = []
     shares: dict[int, float] = {}
     wanted = []
     try:
@@ -123,9 +125,20 @@ def _pdfium_look(path: str, pages: list[Page]) -> tuple[dict[int, float], list[P
                 page = pdf[p.page_no - 1]
                 try:
                     shares[p.page_no] = share = sideways_share(page)
-                    if (p.rotation or share > 0.5 or any(b.type == "table" for b in p.blocks)
-                            or ruled_grid_possible(page)):
+                    blocks = [b for b in p.blocks if b.type == "table"]
+                    if p.rotation or share > 0.5:
                         wanted.append(p)
+                        continue
+                    look = ruled_look(page)
+                    if not look.possible and not blocks:
+                        continue
+                    tables = None
+                    if fill_ruled and look.tables is not None:
+                        tables = ruled_tables_from_chars(look.tables, plumber_chars(page), blocks, p.page_no)
+                    if tables is None:
+                        wanted.append(p)
+                    else:
+                        found.extend(tables)
                 finally:
                     page.close()
             except Exception as exc:  # noqa: BLE001 - only a shortcut: without it the page is parsed in full
@@ -133,4 +146,4 @@ def _pdfium_look(path: str, pages: list[Page]) -> tuple[dict[int, float], list[P
                 wanted.append(p)
     finally:
         pdf.close()
-    return shares, wanted
+    return found, shares, wanted
