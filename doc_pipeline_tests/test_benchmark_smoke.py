@@ -157,3 +157,13 @@ def test_pdfium_look_check_runs_and_finds_no_miss_on_generated_pages(tmp_path: P
     assert pdfium_look.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "misses 0" in out and "native                   grid by pdfplumber       4" in out
+
+
+def test_text_layer_check_agrees_with_pdfplumber_on_generated_pages(tmp_path: Path, capsys):
+    from doc_pipeline_tests.bench import text_layer_check
+
+    (tmp_path / "native").mkdir()
+    inputs.write_native_set(tmp_path / "native", 2, 1)
+    assert text_layer_check.main([str(tmp_path)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("ALL"))
+    assert float(line.split("F1")[1]) > 95

@@ -92,3 +92,74 @@ def test_page_stats_count_each_drawn_character_once_by_its_render_mode():
     # the invisible run is one object; its own spaces are characters of that object
     assert sum(map(len, hidden)) <= st.invisible_chars <= len(" ".join(hidden)) + 1
     assert st.symbolic_text is None and st.text_top is not None
+
+
+def test_words_of_text_scaled_by_its_matrix_and_of_sideways_text_hold_together():
+    """Many writers set `1 Tf` and scale the text or graphics matrix: the gap rule must use the size on the page,
+    or every letter gap of a 10-point body is a word break. Sideways text is split along its own direction, and
+    PDFium's end-of-line hyphen marker is kept as the hyphen it stands for."""
+
+    def scaled(c, i):
+        c.saveState()
+        c.translate(72, 700)
+        c.scale(10, 10)
+        c.setFont("Helvetica", 1)
+        c.drawString(0, 0, "During the planning phase, the test-retest or intra-")
+        c.drawString(0, -1.2, "interviewer reliability")
+        c.restoreState()
+        t = c.beginText(72, 500)
+        t.setFont("Helvetica", 1)
+        t.setTextTransform(10, 0, 0, 10, 72, 500)
+        t.textOut("Tm scaled words here")
+        c.drawText(t)
+
+    words = [w.text for w in text_layer_words(open_pdf(make_docs.pdf_with(scaled))[0])]
+    assert words == ["During", "the", "planning", "phase,", "the", "test-retest", "or", "intra-", "interviewer",
+                     "reliability", "Tm", "scaled", "words", "here"]
+
+    def sideways(c, i):
+        c.setFont("Helvetica", 11)
+        for k, angle in enumerate((90, 270, 180)):
+            c.saveState()
+            c.translate(200 + 150 * k, 400)
+            c.rotate(angle)
+            c.drawString(0, 0, "Rural Third Repeat Survey 2011-12")
+            c.restoreState()
+
+    words = [w.text for w in text_layer_words(open_pdf(make_docs.pdf_with(sideways))[0])]
+    assert words == ["Rural", "Third", "Repeat", "Survey", "2011-12"] * 3
+
+
+def test_the_writing_direction_frame_runs_along_sideways_and_upside_down_text():
+    """Each character of a word drawn at 90, 270 or 180 degrees starts further along the frame _along_text gives
+    its angle, on the same line: the frame the word-break rule measures gaps in."""
+    import math
+
+    import pypdfium2.raw as pdfium_c
+
+    from doc_pipeline.core.pdf_pages import _along_text, _charbox, char_geometry
+
+    for angle in (90, 270, 180, 0):
+        def draw(c, i, angle=angle):
+            c.setFont("Helvetica", 11)
+            c.translate(300, 400)
+            c.rotate(angle)
+            c.drawString(0, 0, "Gamma")
+
+        page = open_pdf(make_docs.pdf_with(draw))[0]
+        textpage = page.get_textpage()
+        frames = []
+        for i in range(textpage.count_chars()):
+            if pdfium_c.FPDFText_GetUnicode(textpage.raw, i) in (32, 13, 10):
+                continue
+            size, a = char_geometry(textpage, i)
+            assert abs(size - 11) < 0.01
+            assert min(abs(a - pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)),
+                       2 * math.pi - abs(a - pdfium_c.FPDFText_GetCharAngle(textpage.raw, i))) < 1e-3
+            left, right, bottom, top = _charbox(textpage, i)
+            frames.append(_along_text((left, bottom, right, top), round(a / (math.pi / 2)) % 4))
+        textpage.close()
+        starts = [f[0] for f in frames]
+        assert len(frames) == 5
+        assert all(b - a > 3 for a, b in zip(starts, starts[1:])), (angle, starts)
+        assert max(f[1] for f in frames) - min(f[1] for f in frames) < 4, angle  # one baseline (descender aside)

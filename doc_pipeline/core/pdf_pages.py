@@ -270,37 +270,76 @@ def text_layer_words(page: pdfium.PdfPage) -> list[Word]:
     words: list[Word] = []
     cur: list[str] = []
     box: list[float] | None = None
+    run: list[float] | None = None  # the word's box in its own writing direction (see _along_text)
+    matrix = pdfium_c.FS_MATRIX()
+    turn = 0
     line = 0  # pdfium inserts generated newlines between lines; each one starts a new line number
 
     def flush():
-        nonlocal cur, box
+        nonlocal cur, box, run
         if cur and box is not None:
             words.append(Word(text="".join(cur), bbox=tuple(round(v, 2) for v in _to_top_left(tuple(box), rotation, w0, h0)),
                               conf=1.0, line=line))
-        cur, box = [], None
+        cur, box, run = [], None, None
 
     try:
         n = textpage.count_chars()
         for i in range(n):
             code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
-            ch = chr(code) if code else ""
+            ch = "-" if code == 2 else chr(code) if code else ""  # 2: pdfium's mark for a hyphen at a line end
             if not ch or ch.isspace() or _bad_char(ch):
                 flush()
                 if ch == "\n":
                     line += 1
                 continue
             l, r, b, t = _charbox(textpage, i)
-            size = pdfium_c.FPDFText_GetFontSize(textpage.raw, i) or (t - b) or 10.0
+            size, angle = char_geometry(textpage, i, matrix)
+            size = size or (t - b) or 10.0
+            quarter = round(angle / (math.pi / 2)) % 4
+            fl, fb, fr, ft = _along_text((l, b, r, t), quarter)
             # pdfium puts (generated) spaces between words; a wide gap without one is a column break, while
-            # tight glyph boxes of narrow letters leave small gaps that must not split a word
-            if box is not None and (l - box[2] > size * 0.6 or abs(b - box[1]) > size * 0.8):
+            # tight glyph boxes of narrow letters leave small gaps that must not split a word. Gaps are measured
+            # along the writing direction, so a sideways table's words hold together too
+            if run is not None and (quarter != turn or fl - run[2] > size * 0.6 or abs(fb - run[1]) > size * 0.8):
                 flush()
             cur.append(ch)
+            turn = quarter
             box = [l, b, r, t] if box is None else [min(box[0], l), min(box[1], b), max(box[2], r), max(box[3], t)]
+            run = [fl, fb, fr, ft] if run is None else [min(run[0], fl), min(run[1], fb), max(run[2], fr), max(run[3], ft)]
         flush()
     finally:
         textpage.close()
     return words
+
+
+def _along_text(box: tuple[float, float, float, float], quarter: int) -> tuple[float, float, float, float]:
+    """(l, b, r, t) of a box (PDF user space, y up) in a frame turned so that text at `quarter` x 90 degrees of
+    PDFium's character angle (clockwise, as FPDFText_GetCharAngle) runs left to right."""
+    l, b, r, t = box
+    if quarter == 1:  # turned clockwise: runs down the page
+        return -t, l, -b, r
+    if quarter == 2:  # upside down
+        return -r, -t, -l, -b
+    if quarter == 3:  # turned anticlockwise: runs up the page
+        return b, -r, t, -l
+    return box
+
+
+def char_geometry(textpage, i: int, matrix=None) -> tuple[float, float]:
+    """(size on the page in points, angle in radians 0..2pi) of a character, from one look at its matrix. The
+    size is the font size times the scale of the character's text and graphics matrix: FPDFText_GetFontSize alone
+    is the `Tf` operand, and many writers set `1 Tf` and scale the text matrix (a 10-point body then reads as 1
+    point and every gap between two letters looks like a word break). The angle is FPDFText_GetCharAngle's."""
+    m = matrix if matrix is not None else pdfium_c.FS_MATRIX()
+    size = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
+    if not pdfium_c.FPDFText_GetMatrix(textpage.raw, i, m):
+        return size, 0.0
+    return size * math.sqrt(abs(m.a * m.d - m.b * m.c)), -math.atan2(m.b, m.a) % (2 * math.pi)
+
+
+def char_size(textpage, i: int) -> float:
+    """A character's size on the page in points (see char_geometry)."""
+    return char_geometry(textpage, i)[0]
 
 
 def _charbox(textpage, i: int) -> tuple[float, float, float, float]:
@@ -442,7 +481,7 @@ def plumber_chars(page: pdfium.PdfPage) -> list[dict]:
             if not pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, rect):
                 continue
             pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, ox, oy)
-            size = pdfium_c.FPDFText_GetFontSize(textpage.raw, i) or (rect.top - rect.bottom)
+            size = char_size(textpage, i) or (rect.top - rect.bottom)
             angle = pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)
             upright = angle < 0 or min(angle, 2 * math.pi - angle) <= 0.05
             if upright:  # pdfminer: from the baseline, a typical descent (0.2 em) below it, one em tall
