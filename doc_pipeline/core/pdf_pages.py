@@ -337,11 +337,6 @@ def char_geometry(textpage, i: int, matrix=None) -> tuple[float, float]:
     return size * math.sqrt(abs(m.a * m.d - m.b * m.c)), -math.atan2(m.b, m.a) % (2 * math.pi)
 
 
-def char_size(textpage, i: int) -> float:
-    """A character's size on the page in points (see char_geometry)."""
-    return char_geometry(textpage, i)[0]
-
-
 def _charbox(textpage, i: int) -> tuple[float, float, float, float]:
     l, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
     pdfium_c.FPDFText_GetCharBox(textpage.raw, i, l, r, b, t)
@@ -472,6 +467,7 @@ def plumber_chars(page: pdfium.PdfPage) -> list[dict]:
     textpage = page.get_textpage()
     chars = []
     rect = pdfium_c.FS_RECTF()
+    matrix = pdfium_c.FS_MATRIX()
     ox, oy = ctypes.c_double(), ctypes.c_double()
     try:
         for i in range(textpage.count_chars()):
@@ -481,9 +477,9 @@ def plumber_chars(page: pdfium.PdfPage) -> list[dict]:
             if not pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, rect):
                 continue
             pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, ox, oy)
-            size = char_size(textpage, i) or (rect.top - rect.bottom)
-            angle = pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)
-            upright = angle < 0 or min(angle, 2 * math.pi - angle) <= 0.05
+            size, angle = char_geometry(textpage, i, matrix)
+            size = size or (rect.top - rect.bottom)
+            upright = min(angle, 2 * math.pi - angle) <= 0.05
             if upright:  # pdfminer: from the baseline, a typical descent (0.2 em) below it, one em tall
                 bottom = height - oy.value + 0.2 * size
                 top = bottom - size
