@@ -238,3 +238,32 @@ def test_sound_ruled_grids_are_read_from_pdfium_alone_and_match_pdfplumbers_read
     opened.clear()
     _run(tmp_path, data, blocks={1: [Block(type="table", bbox=(72, 600, 440, 700), score=0.9)]})
     assert len(opened) == 1  # the block at the foot of the page is no ruled grid's: camelot and co. read it
+
+
+def test_a_reading_that_cuts_the_regions_words_is_not_chosen():
+    """A justified paragraph that a text-alignment extractor splits into 'columns' at its wide word gaps keeps
+    few words whole: no table, however full its grid (the words come from the page's text layer)."""
+    from types import SimpleNamespace
+
+    from doc_pipeline.core.table_native import Candidate, choose
+    from doc_pipeline.core.table_stage import _words_in_plumber_frame
+
+    region = (0.0, 0.0, 500.0, 60.0)
+    text = "written agreements that contain provisions similar to the provisions contained herein all such"
+    words = [(w, (10.0 + 40 * i, 10.0, 45.0 + 40 * i, 20.0)) for i, w in enumerate(text.split()[:12])]
+    cut = Candidate("pdfplumber-text", region, [["written agreeme", "nts that", "contain provi", "sions similar"],
+                                                ["to the provisi", "ons contained her", "ein, all su", "ch"]])
+    assert choose([cut], region, words) is None
+    whole = Candidate("pdfplumber-text", region, [["written agreements", "that contain", "provisions similar", "to"],
+                                                  ["the provisions", "contained herein", "all such", ""]])
+    assert choose([whole], region, words) is whole
+
+    # the text-layer words stand in for pdfplumber's only where both use the same coordinates
+    page = Page(page_no=1, kind="native", width=612, height=792,
+                words=[{"text": "Total", "bbox": (72, 100, 100, 110), "conf": 1.0}])
+    same = SimpleNamespace(mediabox=(0, 0, 612, 792), cropbox=(0, 0, 612, 792), width=612, height=792)
+    assert _words_in_plumber_frame(page, same) == [("Total", (72, 100, 100, 110))]
+    shifted = SimpleNamespace(mediabox=(0, 50, 612, 842), cropbox=(0, 50, 612, 842), width=612, height=792)
+    cropped = SimpleNamespace(mediabox=(0, 0, 612, 792), cropbox=(20, 20, 592, 772), width=572, height=752)
+    assert _words_in_plumber_frame(page, shifted) is None and _words_in_plumber_frame(page, cropped) is None
+    assert _words_in_plumber_frame(page.model_copy(update={"rotation": 90}), same) is None

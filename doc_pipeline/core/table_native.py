@@ -159,6 +159,7 @@ def table_regions(ruled: list[Candidate], table_blocks: list[Block]) -> list[BBo
 
 
 RULED = ("pdfplumber-lines", "camelot-lattice")
+MIN_INTEGRITY = 0.8  # least share of a region's words a chosen reading keeps whole (see choose)
 TIE = 0.02  # quality within this of the best: keep the earlier method (ruled grids before text alignment)
 
 
@@ -173,7 +174,9 @@ def choose(candidates: list[Candidate], region: BBox, page_words: list[tuple[str
         # ruling lines are the author's own statement of the structure: a sound ruled grid wins outright
         if c.method in RULED and check.sound:
             return c
-        scored.append((check.quality, c))
+        # a reading that cuts a fifth of the region's words is not a table: a justified paragraph split into
+        # "columns" at its word gaps (the words then come from the page's text layer, not pdfminer's cut ones)
+        scored.append((check.quality if check.integrity >= MIN_INTEGRITY else 0.0, c))
     if not scored:
         return None
     top = max(q for q, _ in scored)
@@ -190,14 +193,18 @@ def _decided_by(ruled: list[Candidate], region: BBox, page_words: list[tuple[str
 
 
 def native_page_tables(path: str, plumber_page, page_no: int, table_blocks: list[Block],
-                       methods: tuple[str, ...] = DEFAULT_METHODS) -> list[Table]:
-    """Tables of one unrotated native page, one per region, each from the extractor that read it best."""
+                       methods: tuple[str, ...] = DEFAULT_METHODS,
+                       page_words: list[tuple[str, BBox]] | None = None) -> list[Table]:
+    """Tables of one unrotated native page, one per region, each from the extractor that read it best. The
+    candidates' cells are checked against `page_words` (the page's text-layer words, in pdfplumber's coordinates)
+    or, without them, pdfplumber's words."""
     ruled = plumber_ruled_candidates(plumber_page)
     regions = table_regions(ruled, table_blocks)
     if not regions:
         return []
     regions = [r for r in (_clip(r, plumber_page.width, plumber_page.height) for r in regions) if r]
-    words = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in plumber_page.extract_words()]
+    words = page_words if page_words is not None else [
+        (w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in plumber_page.extract_words()]
     cands: list[Candidate] = []
     if "pdfplumber" in methods:
         cands += ruled

@@ -98,7 +98,8 @@ def _native_tables(path: str, native: list[Page], methods: tuple[str, ...]) -> t
                     found.extend(rotated_page_tables(path, plumber_page, p.page_no)
                                  or native_tables(plumber_page, p.page_no, blocks, rotation=p.rotation or 90))
                 else:
-                    found.extend(native_page_tables(path, plumber_page, p.page_no, blocks, methods))
+                    found.extend(native_page_tables(path, plumber_page, p.page_no, blocks, methods,
+                                                    _words_in_plumber_frame(p, plumber_page)))
                 plumber_page.close()
             return found, []
     return found, wanted
@@ -147,3 +148,15 @@ def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True
     finally:
         pdf.close()
     return found, shares, wanted
+
+
+def _words_in_plumber_frame(page: Page, plumber_page) -> list[tuple[str, tuple]] | None:
+    """The page's text-layer words for checking table candidates, where they share pdfplumber's coordinates (an
+    unrotated page whose media box starts at the origin and equals its crop box); None: use pdfplumber's words.
+    pdfplumber's words are cut wherever pdfminer's characters stand more than 3 pt apart, so a justified,
+    widely spaced paragraph cut into columns by camelot passed the check as a table."""
+    mediabox = tuple(plumber_page.mediabox)
+    if (not page.words or page.rotation or mediabox[:2] != (0, 0) or tuple(plumber_page.cropbox) != mediabox
+            or abs(plumber_page.width - page.width) > 0.5 or abs(plumber_page.height - page.height) > 0.5):
+        return None
+    return [(w.text, w.bbox) for w in page.words]
