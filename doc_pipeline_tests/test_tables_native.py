@@ -179,7 +179,11 @@ def test_pdfium_look_reads_rulings_and_sideways_text_without_pdfplumber():
 
     def look(draw):
         page = pdfium.PdfDocument(make_docs.pdf_with(draw))[0]
-        return ruled_grid_possible(page), sideways_share(page)
+        textpage = page.get_textpage()
+        try:
+            return ruled_grid_possible(page), sideways_share(textpage)
+        finally:
+            textpage.close()
 
     assert look(_prose_page) == (False, 0.0)
     assert look(lambda c, i: _table(c, ROWS, 100)) == (True, 0.0)

@@ -343,32 +343,31 @@ def _charbox(textpage, i: int) -> tuple[float, float, float, float]:
     return l.value, r.value, b.value, t.value
 
 
-
 SIDEWAYS_SAMPLE = 400  # characters looked at per page to tell a sideways page; the share is all that matters
 MAX_PATH_SEGMENTS = 20_000  # more vector drawing than this (charts, maps): assume a grid may be there
 
 
-def sideways_share(page: pdfium.PdfPage) -> float:
+def _upright(angle: float) -> bool:
+    """pdfminer's `upright` for a character angle in radians [0, 2pi): at 0, or just under 2pi."""
+    return min(angle, 2 * math.pi - angle) <= 0.05
+
+
+def sideways_share(textpage: pdfium.PdfTextPage) -> float:
     """Share of the page's characters not set upright (0..1): near 1 for a table printed sideways. The same test
     as pdfminer's `upright`, read through PDFium in a millisecond: pdfplumber's character list costs a full
     pdfminer parse of the page (0.01 to 0.2 s)."""
-    textpage = page.get_textpage()
-    try:
-        n = textpage.count_chars()
-        step = max(1, n // SIDEWAYS_SAMPLE)
-        seen = sideways = 0
-        for i in range(0, n, step):
-            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
-            if not code or chr(code).isspace():
-                continue  # pdfium's generated spaces and line breaks carry no angle of their own
-            angle = pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)
-            if angle < 0:
-                continue
-            seen += 1
-            # radians in [0, 2pi): upright text is at 0 (or just under 2pi); pdfminer's `upright` is the same test
-            sideways += min(angle, 2 * math.pi - angle) > 0.05
-    finally:
-        textpage.close()
+    n = textpage.count_chars()
+    step = max(1, n // SIDEWAYS_SAMPLE)
+    seen = sideways = 0
+    for i in range(0, n, step):
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+        if not code or chr(code).isspace():
+            continue  # pdfium's generated spaces and line breaks carry no angle of their own
+        angle = pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)
+        if angle < 0:
+            continue
+        seen += 1
+        sideways += not _upright(angle)
     return sideways / seen if seen else 0.0
 
 
@@ -456,7 +455,7 @@ def _segment_edges(p0: tuple[float, float], p1: tuple[float, float]) -> list[dic
     return [h, v, dict(h, top=bottom, bottom=bottom), dict(v, x0=x1, x1=x1)]
 
 
-def plumber_chars(page: pdfium.PdfPage) -> list[dict]:
+def plumber_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[dict]:
     """The page's characters as pdfplumber's character dicts, read through PDFium: enough for pdfplumber's text
     and table extraction functions without pdfminer's parse. x0/x1 are the advance box (as pdfminer's); the
     vertical box is pdfminer's too, from the baseline and font size (one font's taller ascent must not lift its
@@ -464,30 +463,26 @@ def plumber_chars(page: pdfium.PdfPage) -> list[dict]:
     unrotated page. PDFium's generated spaces and line breaks are left out (pdfminer has none), its
     end-of-line hyphen marker is the hyphen it stands for, and sideways characters are marked not upright."""
     height = page.get_size()[1]
-    textpage = page.get_textpage()
     chars = []
     rect = pdfium_c.FS_RECTF()
     matrix = pdfium_c.FS_MATRIX()
     ox, oy = ctypes.c_double(), ctypes.c_double()
-    try:
-        for i in range(textpage.count_chars()):
-            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
-            if not code or code in (10, 13) or pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1:
-                continue
-            if not pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, rect):
-                continue
-            pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, ox, oy)
-            size, angle = char_geometry(textpage, i, matrix)
-            size = size or (rect.top - rect.bottom)
-            upright = min(angle, 2 * math.pi - angle) <= 0.05
-            if upright:  # pdfminer: from the baseline, a typical descent (0.2 em) below it, one em tall
-                bottom = height - oy.value + 0.2 * size
-                top = bottom - size
-            else:
-                top, bottom = height - rect.top, height - rect.bottom
-            chars.append({"text": "-" if code == 2 else chr(code), "x0": rect.left, "x1": rect.right, "top": top,
-                          "bottom": bottom, "doctop": top, "width": rect.right - rect.left, "height": bottom - top,
-                          "size": size, "upright": upright})
-    finally:
-        textpage.close()
+    for i in range(textpage.count_chars()):
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+        if not code or code in (10, 13) or pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1:
+            continue
+        if not pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, rect):
+            continue
+        pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, ox, oy)
+        size, angle = char_geometry(textpage, i, matrix)
+        size = size or (rect.top - rect.bottom)
+        upright = _upright(angle)
+        if upright:  # pdfminer: from the baseline, a typical descent (0.2 em) below it, one em tall
+            bottom = height - oy.value + 0.2 * size
+            top = bottom - size
+        else:
+            top, bottom = height - rect.top, height - rect.bottom
+        chars.append({"text": "-" if code == 2 else chr(code), "x0": rect.left, "x1": rect.right, "top": top,
+                      "bottom": bottom, "doctop": top, "width": rect.right - rect.left, "height": bottom - top,
+                      "size": size, "upright": upright})
     return chars

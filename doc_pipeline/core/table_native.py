@@ -220,14 +220,18 @@ def native_page_tables(path: str, plumber_page, page_no: int, table_blocks: list
             cands += camelot_candidates(path, page_no, open_regions, plumber_page.height, flavor)
     if open_regions and "pdfplumber" in methods:  # a decided region never looks past its sound ruled grid
         cands += plumber_text_candidates(plumber_page, open_regions)
+    return _chosen_tables(cands, regions, words, page_no)
+
+
+def _chosen_tables(cands: list[Candidate], regions: list[BBox], words: list[tuple[str, BBox]],
+                   page_no: int) -> list[Table]:
+    """One table per region, from the candidate choose() takes for it (a text-aligned grid keeps the region)."""
     tables = []
     for region in regions:
         c = choose(cands, region, words)
-        if c is None:
-            continue
-        rows = c.rows
-        tables.append(Table(page_no=page_no, bbox=c.bbox if c.method != "pdfplumber-text" else region,
-                            rows=rows, method=c.method))
+        if c is not None:
+            tables.append(Table(page_no=page_no, bbox=c.bbox if c.method != "pdfplumber-text" else region,
+                                rows=c.rows, method=c.method))
     return _dedupe(tables)
 
 
@@ -254,12 +258,7 @@ def ruled_tables_from_chars(cell_groups: list[list[BBox]], chars: list[dict], ta
     words = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in extract_words(chars)]
     if any(not _decided_by(ruled, r, words) for r in regions):
         return None
-    tables = []
-    for region in regions:
-        c = choose(ruled, region, words)
-        if c is not None:
-            tables.append(Table(page_no=page_no, bbox=c.bbox, rows=c.rows, method=c.method))
-    return _dedupe(tables)
+    return _chosen_tables(ruled, regions, words, page_no)
 
 
 @dataclass

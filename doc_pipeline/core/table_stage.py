@@ -111,8 +111,8 @@ def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True
     pdfplumber parses a page in full at its first look (pdfminer: every character and path, 0.01 to 0.2 s), so
     PDFium looks first (pdf_pages.ruled_look): a page with its text upright, no layout table block and rulings
     that make no grid of 2 x 2 cells holds no table any extractor here would find; a page whose rulings PDFium
-    reads exactly and whose every table region a sound ruled grid decides gets those grids filled with its
-    text-layer words (table_native.ruled_tables_from_chars). A page PDFium cannot read is parsed in full."""
+    reads exactly and whose every table region a sound ruled grid decides gets those grids filled with the
+    characters PDFium reads (table_native.ruled_tables_from_chars). A page PDFium cannot read is parsed in full."""
     try:
         pdf = open_pdf(path)
     except Exception:  # noqa: BLE001 - the document opened in raw_pdf; pdfplumber gets its own chance
@@ -124,8 +124,9 @@ def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True
         for p in pages:
             try:
                 page = pdf[p.page_no - 1]
+                textpage = page.get_textpage()  # one character list for the sideways test and the fill
                 try:
-                    shares[p.page_no] = share = sideways_share(page)
+                    shares[p.page_no] = share = sideways_share(textpage)
                     blocks = [b for b in p.blocks if b.type == "table"]
                     if p.rotation or share > 0.5:
                         wanted.append(p)
@@ -135,12 +136,14 @@ def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True
                         continue
                     tables = None
                     if fill_ruled and look.tables is not None:
-                        tables = ruled_tables_from_chars(look.tables, plumber_chars(page), blocks, p.page_no)
+                        tables = ruled_tables_from_chars(look.tables, plumber_chars(page, textpage), blocks,
+                                                         p.page_no)
                     if tables is None:
                         wanted.append(p)
                     else:
                         found.extend(tables)
                 finally:
+                    textpage.close()
                     page.close()
             except Exception as exc:  # noqa: BLE001 - only a shortcut: without it the page is parsed in full
                 log.debug("no PDFium look at page %s: %s", p.page_no, exc)

@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(len(doc)):
                 t0 = time.perf_counter()
                 page = doc[i]
-                grid, share = ruled_grid_possible(page), sideways_share(page)
+                textpage = page.get_textpage()
+                grid, share = ruled_grid_possible(page), sideways_share(textpage)
+                textpage.close()
                 page.close()
                 look_s += time.perf_counter() - t0
                 t0 = time.perf_counter()
