@@ -48,14 +48,25 @@ def test_step_checkpoints(db):
     repo.register_document(db, "d2", "raw/d2.pdf", "v1", source="drop")
     repo.step_started(db, "d2", "ocr_text", "run-1")
     assert repo.get_document(db, "d2").status == "processing"
+    assert repo.get_document(db, "d2").current_step == "ocr_text"
     repo.step_finished(db, "d2", "ocr_text", 1.5, error="boom")
-    repo.step_started(db, "d2", "ocr_text", "run-2")
-    repo.step_finished(db, "d2", "ocr_text", 1.0)
     from doc_pipeline.db import StepCheckpoint
 
     with db.session() as s:
         cp = s.get(StepCheckpoint, ("d2", "ocr_text"))
+        assert (cp.status, cp.run_id, cp.attempts, cp.error, cp.seconds) == ("failed", "run-1", 1, "boom", 1.5)
+        assert cp.finished_at is not None
+    repo.step_started(db, "d2", "ocr_text", "run-2")
+    with db.session() as s:
+        cp = s.get(StepCheckpoint, ("d2", "ocr_text"))
+        assert (cp.status, cp.run_id, cp.attempts, cp.error, cp.finished_at) == ("running", "run-2", 2, None, None)
+    repo.step_finished(db, "d2", "ocr_text", 1.0)
+    with db.session() as s:
+        cp = s.get(StepCheckpoint, ("d2", "ocr_text"))
         assert (cp.status, cp.run_id, cp.attempts, cp.error) == ("done", "run-2", 2, None)
+    repo.step_finished(db, "nobody", "ocr_text", 1.0)  # a step never started writes nothing
+    with db.session() as s:
+        assert s.get(StepCheckpoint, ("nobody", "ocr_text")) is None
 
 
 def test_embedded_sqlite_uses_wal_without_fsync_per_commit(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, insert, select, update
 
 from doc_pipeline.core.models import ExtractedField, Flag, Page, Table
 from doc_pipeline.db.models import AuditLog, Document, FieldRow, PageRow, ReprocessTask, StepCheckpoint, TableRow
@@ -72,29 +72,29 @@ def update_document(db: Database, doc_id: str, **values) -> None:
 
 
 def step_started(db: Database, doc_id: str, step: str, run_id: str | None) -> None:
-    with db.session() as s:
-        cp = s.get(StepCheckpoint, (doc_id, step))
-        if cp is None:
-            cp = StepCheckpoint(doc_id=doc_id, step=step, attempts=0)
-            s.add(cp)
-        cp.status, cp.run_id, cp.started_at, cp.finished_at, cp.error = "running", run_id, now(), None, None
-        cp.attempts = (cp.attempts or 0) + 1
-        doc = s.get(Document, doc_id)
-        if doc is not None:
-            doc.current_step = step
-            doc.status = "processing"
-            doc.updated_at = now()
+    # Core statements, not the ORM: every document writes this and step_finished for each of its 7 steps, and
+    # the ORM's get-modify-flush (three SELECTs and a unit of work) cost ~1 ms a pair (docs/PERFORMANCE.md item 56)
+    t = now()
+    cp = StepCheckpoint.__table__
+    with db.begin() as conn:
+        updated = conn.execute(
+            update(cp).where(cp.c.doc_id == doc_id, cp.c.step == step).values(
+                status="running", run_id=run_id, started_at=t, finished_at=None, error=None,
+                attempts=func.coalesce(cp.c.attempts, 0) + 1)).rowcount
+        if not updated:
+            conn.execute(insert(cp).values(doc_id=doc_id, step=step, status="running", run_id=run_id, started_at=t,
+                                           attempts=1))
+        doc = Document.__table__
+        conn.execute(update(doc).where(doc.c.doc_id == doc_id).values(current_step=step, status="processing",
+                                                                       updated_at=t))
 
 
 def step_finished(db: Database, doc_id: str, step: str, seconds: float, error: str | None = None) -> None:
-    with db.session() as s:
-        cp = s.get(StepCheckpoint, (doc_id, step))
-        if cp is None:
-            return
-        cp.status = "failed" if error else "done"
-        cp.finished_at = now()
-        cp.seconds = round(seconds, 4)
-        cp.error = clean_text(error, 2000)
+    cp = StepCheckpoint.__table__
+    with db.begin() as conn:
+        conn.execute(update(cp).where(cp.c.doc_id == doc_id, cp.c.step == step).values(
+            status="failed" if error else "done", finished_at=now(), seconds=round(seconds, 4),
+            error=clean_text(error, 2000)))
 
 
 def replace_pages(db: Database, doc_id: str, pages: list[Page], image_keys: dict[int, str]) -> None:
