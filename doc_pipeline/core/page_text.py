@@ -14,7 +14,7 @@ from doc_pipeline.core.ocr.base import words_to_points
 from doc_pipeline.core.ocr.reading_order import order_words
 from doc_pipeline.core.page_cache import open_page
 from doc_pipeline.core.parallel import ordered_map
-from doc_pipeline.core.pdf_pages import PDFIUM_LOCK, text_layer_words
+from doc_pipeline.core.pdf_pages import PAGE_MEMO, PDFIUM_LOCK
 from doc_pipeline.core.text import mean_conf, words_to_text
 
 def engine_options(name: str, lang: str = "eng", tessdata: str | None = None, recheck_below: float = 0.8,
@@ -60,7 +60,8 @@ class PageTextReader:
                 try:
                     for info in raw.pages:
                         if info.kind == PageKind.native:
-                            words = text_layer_words(pdf[info.page_no - 1])
+                            # layout_blocks read them already in this process (a retry elsewhere reads them here)
+                            words = PAGE_MEMO.words(pdf[info.page_no - 1], raw.sha256, info.page_no)
                             pages[info.page_no] = self._page(info, words, "text_layer", img_by_page, layout)
                 finally:
                     pdf.close()

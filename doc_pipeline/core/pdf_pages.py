@@ -14,7 +14,10 @@ import math
 import re
 import threading
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -379,6 +382,8 @@ class RuledLook:
     # pdfplumber's cell groups (one per table, cells as (x0, top, x1, bottom) in points from the top-left of the
     # unrotated page) when every ruling was read exactly: straight, axis-parallel segments of page-level paths
     tables: list[list[BBox]] | None = None
+    # bounds of the page's image objects, (x0, top, x1, bottom) like the cells; None when the walk stopped early
+    images: list[BBox] | None = None
 
 
 def ruled_look(page: pdfium.PdfPage) -> RuledLook:
@@ -391,9 +396,13 @@ def ruled_look(page: pdfium.PdfPage) -> RuledLook:
 
     height = page.get_size()[1]
     edges: list[dict] = []
+    images: list[BBox] = []
     segments = 0
     exact = True
     for obj in page.get_objects(max_depth=16):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:  # in the same walk: layout_native's figures
+            l, b, r, t = obj.get_bounds()
+            images.append((l, height - t, r, height - b))
         if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
             continue
         if obj.level > 0:
@@ -420,7 +429,7 @@ def ruled_look(page: pdfium.PdfPage) -> RuledLook:
             prev = pt
     exact = exact and all(e["orientation"] for e in edges)
     if not edges:
-        return RuledLook(False, [])
+        return RuledLook(False, [], images)
     st = plumber_table.TableSettings.resolve({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
     edges = plumber_utils.filter_edges([dict(e, orientation=e["orientation"] or e["side"]) for e in edges],
                                        min_length=st.edge_min_length_prefilter)
@@ -430,7 +439,7 @@ def ruled_look(page: pdfium.PdfPage) -> RuledLook:
     points = plumber_table.edges_to_intersections(edges, st.intersection_x_tolerance, st.intersection_y_tolerance)
     groups = plumber_table.cells_to_tables(plumber_table.intersections_to_cells(points))
     possible = any(len({c[0] for c in g}) >= 2 and len({c[1] for c in g}) >= 2 for g in groups)
-    return RuledLook(possible, [[tuple(c) for c in g] for g in groups] if exact else None)
+    return RuledLook(possible, [[tuple(c) for c in g] for g in groups] if exact else None, images)
 
 
 def ruled_grid_possible(page: pdfium.PdfPage) -> bool:
@@ -486,3 +495,54 @@ def plumber_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[di
                       "bottom": bottom, "doctop": top, "width": rect.right - rect.left, "height": bottom - top,
                       "size": size, "upright": upright})
     return chars
+
+
+T = TypeVar("T")
+
+
+class PageMemo:
+    """What the steps of a run learn about a native page from PDFium, kept per process: layout_blocks reads the
+    text-layer words, the sideways share and the rulings to lay the page out; ocr_text gives the same words as the
+    page's text and tables reads the same look to decide which pages pdfplumber parses. Keyed by the raw file's
+    SHA-256, the page and what was read, so a changed file never gets a stale answer (a step in another process
+    reads afresh). Values are shared: treat them as read-only."""
+
+    def __init__(self, max_items: int = 12_000):
+        self.max_items = max_items
+        self._items: OrderedDict[tuple[str, int, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, sha256: str, page_no: int, what: str, compute: Callable[[], T]) -> T:
+        key = (sha256, page_no, what)
+        with self._lock:
+            if sha256 and key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+        value = compute()
+        if sha256:
+            with self._lock:
+                self.misses += 1
+                self._items[key] = value
+                while len(self._items) > self.max_items:
+                    self._items.popitem(last=False)
+        return value
+
+    def words(self, page: pdfium.PdfPage, sha256: str, page_no: int) -> list[Word]:
+        return self.get(sha256, page_no, "words", lambda: text_layer_words(page))
+
+    def sideways(self, page: pdfium.PdfPage, sha256: str, page_no: int) -> float:
+        def compute() -> float:
+            textpage = page.get_textpage()
+            try:
+                return sideways_share(textpage)
+            finally:
+                textpage.close()
+        return self.get(sha256, page_no, "sideways", compute)
+
+    def ruled(self, page: pdfium.PdfPage, sha256: str, page_no: int) -> RuledLook:
+        return self.get(sha256, page_no, "ruled", lambda: ruled_look(page))
+
+
+PAGE_MEMO = PageMemo()

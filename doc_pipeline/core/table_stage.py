@@ -10,7 +10,7 @@ from PIL import Image
 from doc_pipeline.core import table_model
 from doc_pipeline.core.models import Page, PageImages, PageKind, RawDocument, Table
 from doc_pipeline.core.page_cache import open_page
-from doc_pipeline.core.pdf_pages import PDFIUM_LOCK, open_pdf, plumber_chars, ruled_look, sideways_share
+from doc_pipeline.core.pdf_pages import PAGE_MEMO, PDFIUM_LOCK, open_pdf, plumber_chars
 from doc_pipeline.core.table_scan import ruled_tables
 from doc_pipeline.core.table_native import (DEFAULT_METHODS, merge_continued_tables, native_page_tables,
                                          rotated_page_tables, rotated_text_share, ruled_tables_from_chars)
@@ -55,7 +55,7 @@ def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[
         # camelot renders through PDFium: native pages hold the lock (documents of a batch may run on two
         # threads); scanned pages below need no PDFium and run side by side
         with PDFIUM_LOCK:
-            found, native = _native_tables(path, native, methods)
+            found, native = _native_tables(path, native, methods, raw.sha256)
     for p in pages:
         if p.kind == PageKind.scanned or p in native:
             ruled: list[Table] = []
@@ -73,11 +73,12 @@ def _page_tables(path: str, raw: RawDocument, pages: list[Page], methods: tuple[
     return sorted(found, key=lambda t: (t.page_no, t.bbox[1] if t.bbox else 0))
 
 
-def _native_tables(path: str, native: list[Page], methods: tuple[str, ...]) -> tuple[list[Table], list[Page]]:
+def _native_tables(path: str, native: list[Page], methods: tuple[str, ...], sha256: str = ""
+                   ) -> tuple[list[Table], list[Page]]:
     """Tables of the native pages; the pages pdfplumber could not open come back for the word-grid fallback."""
     import pdfplumber
 
-    found, sideways, wanted = _pdfium_look(path, native, fill_ruled="pdfplumber" in methods)
+    found, sideways, wanted = _pdfium_look(path, native, fill_ruled="pdfplumber" in methods, sha256=sha256)
     if not wanted:
         return found, []
     pdf = None
@@ -105,7 +106,7 @@ def _native_tables(path: str, native: list[Page], methods: tuple[str, ...]) -> t
     return found, wanted
 
 
-def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True
+def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True, sha256: str = ""
                  ) -> tuple[list[Table], dict[int, float], list[Page]]:
     """(tables read without pdfplumber, sideways-text share per page, the pages that need pdfplumber's reading).
     pdfplumber parses a page in full at its first look (pdfminer: every character and path, 0.01 to 0.2 s), so
@@ -124,26 +125,28 @@ def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True
         for p in pages:
             try:
                 page = pdf[p.page_no - 1]
-                textpage = page.get_textpage()  # one character list for the sideways test and the fill
-                try:
-                    shares[p.page_no] = share = sideways_share(textpage)
+                try:  # layout_blocks has usually read the share and the rulings already (PAGE_MEMO)
+                    shares[p.page_no] = share = PAGE_MEMO.sideways(page, sha256, p.page_no)
                     blocks = [b for b in p.blocks if b.type == "table"]
                     if p.rotation or share > 0.5:
                         wanted.append(p)
                         continue
-                    look = ruled_look(page)
+                    look = PAGE_MEMO.ruled(page, sha256, p.page_no)
                     if not look.possible and not blocks:
                         continue
                     tables = None
                     if fill_ruled and look.tables is not None:
-                        tables = ruled_tables_from_chars(look.tables, plumber_chars(page, textpage), blocks,
-                                                         p.page_no)
+                        textpage = page.get_textpage()
+                        try:
+                            chars = plumber_chars(page, textpage)
+                        finally:
+                            textpage.close()
+                        tables = ruled_tables_from_chars(look.tables, chars, blocks, p.page_no)
                     if tables is None:
                         wanted.append(p)
                     else:
                         found.extend(tables)
                 finally:
-                    textpage.close()
                     page.close()
             except Exception as exc:  # noqa: BLE001 - only a shortcut: without it the page is parsed in full
                 log.debug("no PDFium look at page %s: %s", p.page_no, exc)

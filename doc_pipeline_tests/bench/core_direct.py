@@ -7,7 +7,8 @@ from __future__ import annotations
 from doc_pipeline.core.fields import extract_fields
 from doc_pipeline.core.ingest import Limits, file_sha256, inspect_document
 from doc_pipeline.core.layout import get_layout_engine, layout_options
-from doc_pipeline.core.models import LayoutResult, PageImages, RawDocument
+from doc_pipeline.core.layout_native import lay_out_document
+from doc_pipeline.core.models import PageImages, RawDocument
 from doc_pipeline.core.page_cache import open_page, remember_page
 from doc_pipeline.core.page_text import PageTextReader
 from doc_pipeline.core.render import png_bytes, prepared_page_images
@@ -33,11 +34,12 @@ def process_one(path: str) -> dict:
         images.append(page_img.meta(key))
     imgs = PageImages(doc_id=doc_id, images=images)
     engine = get_layout_engine(s.layout_engine, **layout_options(s))
-    layout_pages = {}
-    for pi in imgs.images:
+
+    def detect(pi):
         with open_page(blobs[pi.key]) as img:
-            layout_pages[pi.page_no] = engine.detect(img, pi.dpi)
-    layout = LayoutResult(doc_id=doc_id, pages=layout_pages, engine=engine.name)
+            return engine.detect(img, pi.dpi)
+
+    layout = lay_out_document(path, raw, imgs.images, detect, engine.name, s.native_layout)
     reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang, workers=s.ocr_workers, tessdata=s.tessdata_prefix,
                             recheck_below=s.ocr_recheck_below, layout_order=s.ocr_layout_order,
                             escalate_below=s.ocr_escalate_below)
