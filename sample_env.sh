@@ -56,6 +56,8 @@
 # export DOCPIPE_RENDER_DPI=200
 # pages with a text layer (layout model + review page only); 0 = DOCPIPE_RENDER_DPI
 # export DOCPIPE_NATIVE_RENDER_DPI=100
+# their page images: "on_demand" (rendered when the layout model or a reviewer needs one, then kept) or "always"
+# export DOCPIPE_NATIVE_PAGE_IMAGES=on_demand
 # pages OCRed in parallel inside one run; 0 = one per CPU core
 # export DOCPIPE_OCR_WORKERS=0
 # export DOCPIPE_PAGE_CACHE_MB=160        # decoded page images kept per process for the steps after page_images (0 = off)

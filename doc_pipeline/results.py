@@ -28,6 +28,38 @@ def read_derived(store: ObjectStore, asset: str, doc_id: str, model):
         return None
 
 
+def page_image_png(store: ObjectStore, doc_id: str, page_no: int, native_dpi: int,
+                   max_page_pixels: int) -> tuple[bytes, int] | None:
+    """(PNG, DPI) of page `page_no` as the review page shows it, or None when there is none (yet): the one
+    page_images wrote, else, for a page with a text layer it left to be rendered on demand, rendered from the raw
+    PDF now at `native_dpi` and kept in the store next to the others (keyed by the raw file's digest, so a new
+    version of the file never shows an old rendering; page_images' next run clears them with its own)."""
+    from doc_pipeline.core.models import PageImages, PageKind
+
+    images = read_derived(store, "page_images", doc_id, PageImages)
+    if images is None:
+        return None
+    stored = next((i for i in images.images if i.page_no == page_no), None)
+    if stored is not None:
+        return store.get_bytes(stored.key), stored.dpi
+    raw = read_derived(store, "raw_pdf", doc_id, RawDocument)
+    info = next((p for p in raw.pages if p.page_no == page_no), None) if raw is not None else None
+    if info is None or info.kind != PageKind.native or raw.media_type != "application/pdf":
+        return None
+    from doc_pipeline.core.render import bounded_dpi, png_bytes, render_page_on_demand
+
+    dpi = bounded_dpi(info.width, info.height, native_dpi, max_page_pixels)
+    key = f"pages/{doc_id}/{page_no}.{raw.sha256[:16]}.{dpi}.png"
+    try:
+        return store.get_bytes(key), dpi
+    except KeyError:
+        pass
+    page = render_page_on_demand(store.get_bytes(raw.raw_key), info, native_dpi, max_page_pixels)
+    png = png_bytes(page)
+    store.put_bytes(key, png, "image/png")
+    return png, page.dpi
+
+
 def step_infos(db: Database, doc_id: str) -> list[StepInfo]:
     with db.session() as s:
         rows = {r.step: r for r in s.scalars(select(StepCheckpoint).where(StepCheckpoint.doc_id == doc_id))}

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # pages with a text layer: only the layout model (608x800 input) and the review page look at their image, so
     # rendering them at 200 dpi only cost time (render, PNG, resize; docs/PERFORMANCE.md); 0 = render_dpi
     native_render_dpi: int = 100
+    # page_images of pages with a text layer: on_demand = not rendered by page_images; layout_blocks renders the few
+    # its model needs and the API the ones a reviewer opens (cached in the store); always = every page as a PNG
+    native_page_images: Literal["on_demand", "always"] = "on_demand"
     ocr_workers: int = 0  # 0 = one per CPU core
     # decoded page images kept per process for the steps after page_images (core/page_cache.py); 0 = off
     page_cache_mb: int = 160

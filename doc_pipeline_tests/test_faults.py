@@ -241,6 +241,7 @@ def test_disk_full_fails_step_cleanly_then_rerun_completes(docpipe_home, tmp_pat
     monkeypatch.setenv("DOCPIPE_STORAGE_PATH", str(store_dir))
     monkeypatch.setenv("DOCPIPE_RENDER_DPI", "300")
     monkeypatch.setenv("DOCPIPE_NATIVE_RENDER_DPI", "0")  # these native pages too: big images fill the disk
+    monkeypatch.setenv("DOCPIPE_NATIVE_PAGE_IMAGES", "always")
     _reset_resources()
     budget = {"left": 2 << 20}
     if not mounted:

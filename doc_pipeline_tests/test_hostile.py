@@ -25,7 +25,10 @@ BATCH_ENV = {"DOCPIPE_MAX_PAGES": "50", "DOCPIPE_MAX_PAGE_PIXELS": "8000000", "D
              "DOCPIPE_MAX_STREAM_BYTES": str(64 << 20), "DOCPIPE_RENDER_DPI": "100", "DOCPIPE_OCR_WORKERS": "1",
              "OMP_THREAD_LIMIT": "1", "HOSTILE_EPHEMERAL_DAGSTER": "1",
              # one run per file, so each outcome is checked per run (batched runs: test_sensor.py)
-             "DOCPIPE_RUN_BATCH_SIZE": "1"}
+             "DOCPIPE_RUN_BATCH_SIZE": "1",
+             # every page rendered by page_images, hostile ones with a text layer too (the review page renders
+             # those on demand through the same bounded render_pdf_page: test_render)
+             "DOCPIPE_NATIVE_PAGE_IMAGES": "always"}
 # the whole pipeline (Dagster, ONNX layout model, Tesseract) plus the batch; without the stream limit the
 # flate bomb alone took 5 GB
 MAX_RSS_MB = 1500

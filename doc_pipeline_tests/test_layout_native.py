@@ -117,7 +117,8 @@ def test_lay_out_document_sends_only_pages_with_an_open_table_to_the_model(tmp_p
     from doc_pipeline.core.ingest import file_sha256, inspect_document
     from doc_pipeline.core.layout import get_layout_engine
     from doc_pipeline.core.layout_native import lay_out_document
-    from doc_pipeline.core.models import PageImage, RawDocument
+    from doc_pipeline.core.models import RawDocument
+    from doc_pipeline.core.render import render_page_on_demand
 
     def draw(c, i):
         if i == 0:  # make_docs.table_pdf_unruled's rows: columns aligned by position only
@@ -134,23 +135,22 @@ def test_lay_out_document_sends_only_pages_with_an_open_table_to_the_model(tmp_p
     media, kind, infos = inspect_document(path)
     raw = RawDocument(doc_id="d", raw_key="raw/d.pdf", media_type=media, sha256=file_sha256(path), size=len(data),
                       kind=kind, pages=infos)
-    pdf = open_pdf(data)
-    rendered = {n: pdf[n - 1].render(scale=100 / 72).to_pil().convert("L") for n in (1, 2)}
-    images = [PageImage(page_no=n, key=str(n), dpi=100, width_px=im.width, height_px=im.height)
-              for n, im in rendered.items()]
+    infos = {p.page_no: p for p in raw.pages}
     engine = get_layout_engine("rapid_layout")
     seen = []
 
-    def detect(pi):
-        seen.append(pi.page_no)
-        return engine.detect(rendered[pi.page_no], pi.dpi)
+    def detect(page_no):  # as the asset does for a page page_images left to be rendered on demand
+        seen.append(page_no)
+        page = render_page_on_demand(str(path), infos[page_no], 100, 60_000_000)
+        return engine.detect(page.image, page.dpi)
 
-    layout = lay_out_document(str(path), raw, images, detect, engine.name)
+    layout = lay_out_document(str(path), raw, detect, engine.name)
     assert seen == [1] and layout.text_layer_pages == [2]
-    assert layout.pages[1] == engine.detect(rendered[1], 100)  # the model's own blocks there
+    pdf = open_pdf(data)
+    assert layout.pages[1] == engine.detect(pdf[0].render(scale=100 / 72).to_pil(), 100)  # the model's own blocks
     assert [b.type for b in layout.pages[2]][:2] == ["title", "text"]
     seen.clear()
-    every = lay_out_document(str(path), raw, images, detect, engine.name, mode="model")
+    every = lay_out_document(str(path), raw, detect, engine.name, mode="model")
     assert seen == [1, 2] and every.text_layer_pages == []
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from doc_pipeline.core.doc_ids import doc_id_for_key
 from doc_pipeline.core.page_cache import decoded_pages
 from doc_pipeline.db import FieldRow, PageRow, StepCheckpoint, TableRow, get_database
-from doc_pipeline.core.models import LayoutResult
+from doc_pipeline.core.models import LayoutResult, PageImages
 from doc_pipeline.results import build_result, read_derived
 from doc_pipeline.resources import DocPipelineResource
 from doc_pipeline.samples import INVOICE_TOTAL, native_invoice_pdf, scanned_paystub_pdf
@@ -52,6 +52,10 @@ def run_end_to_end():
     assert inv.pages[0].blocks, "layout blocks expected"
     # laid out from its text layer (its table is ruled, so the layout model had nothing to add)
     assert read_derived(store, "layout_blocks", inv_id, LayoutResult).text_layer_pages == [1]
+    # ...and not rendered: nothing needed its image (DOCPIPE_NATIVE_PAGE_IMAGES=on_demand); the scan's page is
+    assert read_derived(store, "page_images", inv_id, PageImages).images == []
+    assert [i.page_no for i in read_derived(store, "page_images", scan_id, PageImages).images] == [1]
+    assert not [o for o in store.list(f"pages/{inv_id}/")]
     assert [b.type for b in inv.pages[0].blocks].count("table") == 1
     assert inv.tables and inv.tables[0].rows[1][0] == "Document scanning service"
     assert store.get_text(inv.tables[0].csv_key).startswith("Item,Qty,Unit price,Amount")
@@ -111,3 +115,30 @@ def test_end_to_end_postgres_and_s3(production_home):
     assert inst.get_runs_count() >= 2  # the burst run(s) and the re-run
     # nothing of the embedded default was written
     assert not (s.home / "store").exists() and not (s.home / "docpipe.db").exists()
+
+
+def test_native_page_images_always_renders_every_page_and_on_demand_renders_once(docpipe_home, monkeypatch):
+    from doc_pipeline.results import page_image_png
+    from doc_pipeline.settings import reload_settings
+
+    monkeypatch.setenv("DOCPIPE_NATIVE_PAGE_IMAGES", "always")
+    reload_settings()
+    dp = DocPipelineResource()
+    store = dp.store()
+    store.put_bytes("raw/invoice.pdf", native_invoice_pdf())
+    Harness().run_sensor_and_runs()
+    doc_id = doc_id_for_key("raw/invoice.pdf")
+    (meta,) = read_derived(store, "page_images", doc_id, PageImages).images
+    assert meta.dpi == 100 and page_image_png(store, doc_id, 1, 100, 60_000_000) == (store.get_bytes(meta.key), 100)
+
+    # the same page left to be rendered on demand: the same pixels, rendered when first asked for, then kept
+    monkeypatch.setenv("DOCPIPE_NATIVE_PAGE_IMAGES", "on_demand")
+    reload_settings()
+    store.put_bytes("raw/invoice again.pdf", native_invoice_pdf())
+    Harness().run_sensor_and_runs()
+    other = doc_id_for_key("raw/invoice again.pdf")
+    assert read_derived(store, "page_images", other, PageImages).images == []
+    png, dpi = page_image_png(store, other, 1, 100, 60_000_000)
+    assert dpi == 100 and png == store.get_bytes(meta.key)
+    assert [o.key for o in store.list(f"pages/{other}/")] != []
+    assert page_image_png(store, other, 2, 100, 60_000_000) is None  # no such page

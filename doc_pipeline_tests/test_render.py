@@ -81,3 +81,25 @@ def test_a_turned_page_and_a_colour_scan_are_rendered():
     new.insert_obj(obj)
     new.gen_content()
     assert render.embedded_scan(new, 200) is None
+
+
+def test_a_page_rendered_on_demand_is_bounded_and_an_unshowable_page_is_refused_at_inspection(tmp_path):
+    from doc_pipeline.core.errors import LimitExceededError
+    from doc_pipeline.core.ingest import Limits, inspect_document
+
+    def huge(c, _i):
+        c.setFont("Helvetica", 2000)
+        c.drawString(1000, 100000, "Huge page")
+    data = make_docs.pdf_with(huge, size=(200000, 200000))
+    _, _, (info,) = inspect_document(_write(tmp_path / "huge.pdf", data))
+    assert info.kind == PageKind.native
+    page = render.render_page_on_demand(data, info, 100, 8_000_000)  # the review page's render of a native page
+    assert page.image.width * page.image.height <= 8_000_000 and page.dpi < 100
+    giant = _write(tmp_path / "giant.pdf", make_docs.pdf_with(huge, size=(10_000_000, 10_000_000)))
+    with pytest.raises(LimitExceededError, match="even at 1 dpi"):  # never rendered later: refused in raw_pdf
+        inspect_document(giant, Limits(max_page_pixels=8_000_000))
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path

@@ -17,7 +17,8 @@ from doc_pipeline.auth import Principal
 from doc_pipeline.core.fields.schema import SENSITIVE_FIELDS
 from doc_pipeline.core.masking import mask_text, unmasked_roles
 from doc_pipeline.core.models import BBox, ExtractedField, Page, PageImages
-from doc_pipeline.results import read_derived
+from doc_pipeline.results import page_image_png, read_derived
+from doc_pipeline.settings import get_settings
 
 from api.deps import Ctx, current_principal, get_ctx, load_document
 from api.schemas import ErrorBody
@@ -128,20 +129,21 @@ def redact_png(png: bytes, page: Page, boxes: list[BBox]) -> bytes:
                        404: {"model": ErrorBody}}, summary="The rendered image of page n (1-based)")
 def page_image(doc_id: str, request: Request, n: int = PathParam(ge=1, le=100_000, description="page number (1-based)"),
                principal: Principal = Depends(current_principal), ctx: Ctx = Depends(get_ctx)) -> Response:
-    """The PNG the pipeline rendered for page `n` (its DPI is in `derived/page_images/<doc_id>.json`; boxes of the
+    """The PNG the pipeline rendered for page `n`, or for a page with a text layer rendered on demand (its DPI is in
+    the `X-Page-DPI` header and, for stored pages, in `derived/page_images/<doc_id>.json`; boxes of the
     result scale to it by image pixels / page points). Same access rules as the result, and audited. For roles that
     see masked values, the sensitive identifiers on the image are painted over."""
     load_document(ctx, principal, doc_id)
-    images = read_derived(ctx.store, "page_images", doc_id, PageImages)
-    if images is None:
+    if read_derived(ctx.store, "page_images", doc_id, PageImages) is None:
         raise HTTPException(status_code=404, detail="no page images for this document (yet)")
-    image = next((i for i in images.images if i.page_no == n), None)
-    if image is None:
-        raise HTTPException(status_code=404, detail=f"page {n} not found")
+    s = get_settings()
     try:
-        png = ctx.store.get_bytes(image.key)
+        found = page_image_png(ctx.store, doc_id, n, s.native_render_dpi or s.render_dpi, s.max_page_pixels)
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=f"page {n} image not found in the object store") from exc
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"page {n} not found")
+    png, dpi = found
     redacted = 0
     if principal.role not in unmasked_roles():
         res = results.build(doc_id, ctx.store, ctx.db)
@@ -152,4 +154,4 @@ def page_image(doc_id: str, request: Request, n: int = PathParam(ge=1, le=100_00
                 png, redacted = redact_png(png, page, boxes), len(boxes)
     audit.record(ctx.db, request, principal, "result.page_image", doc_id, {"page": n, "redacted_boxes": redacted})
     return Response(content=png, media_type="image/png",
-                    headers={"Cache-Control": "private, max-age=300", "X-Page-DPI": str(image.dpi)})
+                    headers={"Cache-Control": "private, max-age=300", "X-Page-DPI": str(dpi)})

@@ -6,6 +6,7 @@ from doc_pipeline.core.layout_native import lay_out_document
 from doc_pipeline.core.models import PageImages, RawDocument
 from doc_pipeline.core.page_cache import open_page
 from doc_pipeline.core.parallel import ordered_map
+from doc_pipeline.core.render import render_page_on_demand
 from doc_pipeline.resources import DocPipelineResource
 
 
@@ -22,13 +23,22 @@ def layout_blocks(context: AssetExecutionContext, docpipe: DocPipelineResource, 
     options = layout_options(s)
     store = docpipe.store()
 
-    def detect(pi):  # in the page pool; one engine per thread (ONNX Runtime with one intra-op thread each)
+    path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
+    stored = {pi.page_no: pi for pi in imgs.images}
+    infos = {p.page_no: p for p in raw.pages}
+
+    def detect(page_no: int):  # in the page pool; one engine per thread (ONNX Runtime with one intra-op thread each)
+        engine = get_layout_engine(s.layout_engine, **options)
+        pi = stored.get(page_no)
+        if pi is None:  # a native page page_images left to be rendered on demand
+            page = render_page_on_demand(path, infos[page_no], s.native_render_dpi or s.render_dpi,
+                                         s.max_page_pixels)
+            return engine.detect(page.image, page.dpi)
         with open_page(store.get_bytes(pi.key)) as img:
-            return get_layout_engine(s.layout_engine, **options).detect(img, pi.dpi)
+            return engine.detect(img, pi.dpi)
 
     workers = page_workers_for(context.run.tags, s.ocr_workers)
-    path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
-    layout = lay_out_document(path, raw, imgs.images, detect, s.layout_engine, s.native_layout,
+    layout = lay_out_document(path, raw, detect, s.layout_engine, s.native_layout,
                               mapper=lambda fn, items: ordered_map(fn, items, workers))
     save_derived(docpipe, "layout_blocks", doc_id, layout)
     counts: dict[str, int] = {}

@@ -16,7 +16,8 @@ def page_image_key(doc_id: str, page_no: int) -> str:
 @document_asset(concurrent_documents=True, deps=["raw_pdf"], group_name="ingest", kinds={"python"},
                 description="One PNG per page at a bounded DPI (pypdfium2 for PDFs, decoded frames for images), "
                             "scanned pages turned upright, deskewed and rescaled (each step recorded per page). "
-                            "Written page by page, so memory stays flat.")
+                            "Written page by page, so memory stays flat. Pages with a text layer are rendered "
+                            "when something needs them (DOCPIPE_NATIVE_PAGE_IMAGES=on_demand).")
 def page_images(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_id: str) -> StepOutput:
     store = docpipe.store()
     raw = load_derived(docpipe, "raw_pdf", doc_id, RawDocument)
@@ -35,8 +36,10 @@ def page_images(context: AssetExecutionContext, docpipe: DocPipelineResource, do
         return page_img.meta(key)
 
     # pages are rendered in order in this thread (pdfium is not thread-safe) and finished on all cores
+    skip_native = s.native_page_images == "on_demand"
     images = list(ordered_map(finish, iter_page_images(path, raw, s.render_dpi, s.max_page_pixels,
-                                                       s.max_image_pixels, s.native_render_dpi),
+                                                       s.max_image_pixels, s.native_render_dpi, skip_native),
                                 page_workers_for(context.run.tags, s.ocr_workers)))
     save_derived(docpipe, "page_images", doc_id, PageImages(doc_id=doc_id, images=images))
-    return StepOutput({"pages": len(images), "dpi": s.render_dpi, "native_dpi": s.native_render_dpi})
+    return StepOutput({"pages": len(images), "dpi": s.render_dpi, "native_dpi": s.native_render_dpi,
+                       "native_on_demand": len(raw.pages) - len(images)})

@@ -15,6 +15,7 @@ from doc_pipeline.core import images, pdf_pages
 from doc_pipeline.core.errors import (CorruptDocumentError, EmptyDocumentError, EncryptedDocumentError,
                                       LimitExceededError, UnsupportedFormatError)
 from doc_pipeline.core.models import DocKind, PageInfo, PageKind
+from doc_pipeline.core.render import bounded_dpi
 from doc_pipeline.core.sniff import describe_unsupported, sniff_media_type
 
 
@@ -148,6 +149,8 @@ def inspect_document(path: str | Path, limits: Limits = Limits()) -> tuple[str, 
         # pdfium is not thread-safe, and raw_pdf inspects several documents of a batch at once
         with pdf_pages.PDFIUM_LOCK:
             pages = _classify_pdf(path, limits)
+        for p in pages:  # a page no image of can be made: refused here, as pages with a text layer may never be
+            bounded_dpi(p.width, p.height, 1, limits.max_page_pixels)  # rendered (DOCPIPE_NATIVE_PAGE_IMAGES)
     else:
         pages = images.inspect_image(str(path), limits.max_pages, limits.max_image_pixels)
     return media, doc_kind(pages), pages

@@ -19,7 +19,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from doc_pipeline.core.layout import reading_order
-from doc_pipeline.core.models import BBox, Block, LayoutResult, PageImage, PageInfo, PageKind, RawDocument, Word
+from doc_pipeline.core.models import BBox, Block, LayoutResult, PageInfo, PageKind, RawDocument, Word
 from doc_pipeline.core.pdf_pages import PAGE_MEMO, PDFIUM_LOCK
 
 # a gap this many line heights wide inside a line separates two cells (or columns), not two words; justified
@@ -236,17 +236,17 @@ def native_layouts(path: str, pages: list[PageInfo], sha256: str, mode: str = "a
     return out
 
 
-def lay_out_document(path: str, raw: RawDocument, images: list[PageImage], detect: Callable[[PageImage], list[Block]],
-                     engine: str, mode: str = "auto", mapper: Callable[..., Iterable] = map) -> LayoutResult:
+def lay_out_document(path: str, raw: RawDocument, detect: Callable[[int], list[Block]], engine: str,
+                     mode: str = "auto", mapper: Callable[..., Iterable] = map) -> LayoutResult:
     """The blocks of every page: native pages from their text layer unless `mode` is "model" (see
-    `native_page_layout`), the rest through `detect` (the layout model on one page image), mapped with `mapper`
-    (the asset's page pool)."""
+    `native_page_layout`), the rest through `detect(page_no)` (the layout model on the page's image), mapped with
+    `mapper` (the asset's page pool)."""
     native: dict[int, list[Block]] = {}
     if mode != "model" and raw.media_type == "application/pdf":
         native = {n: nl.blocks for n, nl in native_layouts(path, raw.pages, raw.sha256, mode).items()
                   if nl.blocks is not None}
     pages = dict(native)
-    rest = [pi for pi in images if pi.page_no not in native]
-    pages.update(zip([pi.page_no for pi in rest], mapper(detect, rest)))
+    rest = [p.page_no for p in raw.pages if p.page_no not in native]
+    pages.update(zip(rest, mapper(detect, rest)))
     return LayoutResult(doc_id=raw.doc_id, pages=dict(sorted(pages.items())), engine=engine,
                         text_layer_pages=sorted(native))

@@ -90,9 +90,10 @@ class RenderedPage:
 
 
 def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int,
-                     native_dpi: int | None = None):
+                     native_dpi: int | None = None, skip_native: bool = False):
     """Yield one RenderedPage at a time (never the whole document in memory). Pages with a text layer are
-    rendered at `native_dpi` when given: nothing OCRs them, and the layout model reads 608x800 pixels anyway."""
+    rendered at `native_dpi` when given: nothing OCRs them, and the layout model reads 608x800 pixels anyway;
+    `skip_native`: not at all (`render_page_on_demand` renders one when something needs its image)."""
     from doc_pipeline.core.preprocess import preprocess_page
 
     if raw.media_type == "application/pdf":
@@ -100,6 +101,8 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
             pdf = pdfium.PdfDocument(path)
         try:
             for info in raw.pages:
+                if skip_native and info.kind.value == "native":
+                    continue
                 page_dpi = native_dpi if native_dpi and info.kind.value == "native" else dpi
                 img, used = render_pdf_page(pdf, info, page_dpi, max_page_pixels)
                 img, steps = preprocess_page(img, used, info)
@@ -114,11 +117,28 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
             yield RenderedPage(info.page_no, img, image_dpi, steps)
 
 
+def render_page_on_demand(pdf_source, info: PageInfo, native_dpi: int, max_page_pixels: int) -> RenderedPage:
+    """One page with a text layer rendered as `iter_page_images` renders it, for a page `page_images` left to be
+    rendered when needed (DOCPIPE_NATIVE_PAGE_IMAGES=on_demand): the layout model on a page whose table the text
+    layer leaves open, the review page. `pdf_source`: a path or the PDF's bytes."""
+    from doc_pipeline.core.preprocess import preprocess_page
+
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(pdf_source)
+    try:
+        img, used = render_pdf_page(pdf, info, native_dpi, max_page_pixels)
+        img, steps = preprocess_page(img, used, info)
+        return RenderedPage(info.page_no, img, used, steps)
+    finally:
+        with PDFIUM_LOCK:
+            pdf.close()
+
+
 def prepared_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int, *,
                          orientation: bool = True, deskew: bool = True, rescale: bool = True,
-                         native_dpi: int | None = None, upright_check: bool = True):
+                         native_dpi: int | None = None, upright_check: bool = True, skip_native: bool = False):
     """iter_page_images, with scanned pages turned upright, deskewed and rescaled (each step recorded)."""
-    for page_img in iter_page_images(path, raw, dpi, max_page_pixels, max_image_pixels, native_dpi):
+    for page_img in iter_page_images(path, raw, dpi, max_page_pixels, max_image_pixels, native_dpi, skip_native):
         yield prepare_rendered(page_img, raw, max_page_pixels, orientation=orientation, deskew=deskew,
                                rescale=rescale, upright_check=upright_check)
 

@@ -11,7 +11,7 @@ from doc_pipeline.core.layout_native import lay_out_document
 from doc_pipeline.core.models import PageImages, RawDocument
 from doc_pipeline.core.page_cache import open_page, remember_page
 from doc_pipeline.core.page_text import PageTextReader
-from doc_pipeline.core.render import png_bytes, prepared_page_images
+from doc_pipeline.core.render import png_bytes, prepared_page_images, render_page_on_demand
 from doc_pipeline.core.searchable_pdf import searchable_pdf_bytes
 from doc_pipeline.core.table_stage import extract_document_tables, page_image_loader
 from doc_pipeline.settings import get_settings
@@ -27,7 +27,8 @@ def process_one(path: str) -> dict:
     images, blobs = [], {}
     for page_img in prepared_page_images(path, raw, s.render_dpi, s.max_page_pixels, s.max_image_pixels,
                                          orientation=s.ocr_orientation, deskew=s.ocr_deskew, rescale=s.ocr_rescale,
-                                         native_dpi=s.native_render_dpi, upright_check=s.upright_check_resolved):
+                                         native_dpi=s.native_render_dpi, upright_check=s.upright_check_resolved,
+                                         skip_native=s.native_page_images == "on_demand"):
         key = f"pages/{page_img.page_no}.png"
         blobs[key] = png_bytes(page_img)
         remember_page(blobs[key], page_img.image)
@@ -35,11 +36,18 @@ def process_one(path: str) -> dict:
     imgs = PageImages(doc_id=doc_id, images=images)
     engine = get_layout_engine(s.layout_engine, **layout_options(s))
 
-    def detect(pi):
+    stored = {pi.page_no: pi for pi in imgs.images}
+    infos = {p.page_no: p for p in raw.pages}
+
+    def detect(page_no):
+        pi = stored.get(page_no)
+        if pi is None:
+            page = render_page_on_demand(path, infos[page_no], s.native_render_dpi or s.render_dpi, s.max_page_pixels)
+            return engine.detect(page.image, page.dpi)
         with open_page(blobs[pi.key]) as img:
             return engine.detect(img, pi.dpi)
 
-    layout = lay_out_document(path, raw, imgs.images, detect, engine.name, s.native_layout)
+    layout = lay_out_document(path, raw, detect, engine.name, s.native_layout)
     reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang, workers=s.ocr_workers, tessdata=s.tessdata_prefix,
                             recheck_below=s.ocr_recheck_below, layout_order=s.ocr_layout_order,
                             escalate_below=s.ocr_escalate_below)
