@@ -15,11 +15,16 @@ figures). Deployments use Postgres storage, where none of this applies.
 
 Processes that read many runs (the webserver) would otherwise hold a connection per run ever viewed, so only the
 `MAX_OPEN_SHARDS` most recently used run databases stay open.
+
+Dagster sends some events as batches (a run's planned materialisations, written by the daemon as it creates the
+run; a multi-partition step's materialisations) and, with `DAGSTER_EVENT_BATCH_SIZE` > 0, stores each batch with
+`store_event_batch`: here one transaction per database instead of a commit per event (docs/PERFORMANCE.md item 58).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +40,10 @@ from sqlalchemy.engine import Connection, Engine
 from watchdog.observers import Observer
 
 MAX_OPEN_SHARDS = 8  # run databases kept open per process (the index database always is)
+# Dagster's own batch writing: events it sends as a batch (a run's planned materialisations, one step's
+# materialisations of many partitions) reach store_event_batch, up to this many at once. Set for every process that
+# uses this storage (the daemon creating runs, run workers, `doc-pipeline process`); a deployment's own value wins.
+os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "500")
 
 
 def _wal_pragmas(dbapi_connection, _record) -> None:
@@ -54,6 +63,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """
 
     def __init__(self, base_dir: str, inst_data=None):
+        self._batch_local = threading.local()
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
         self._tables_present: set[str] = set()
@@ -95,12 +105,43 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
+        batch = getattr(self._batch_local, "conns", None)
+        if batch is not None:  # inside store_event_batch, in this thread, which holds the lock
+            conn = batch.get(shard)
+            if conn is None:
+                conn = batch[shard] = self._engine_for(shard).connect()
+                conn.begin()
+            yield conn
+            return
         # the same contract as the parent: one connection at a time per storage, in one transaction
         with self._db_lock:
             engine = self._engine_for(shard)
             with engine.connect() as conn:
                 with conn.begin():
                     yield conn
+
+    def store_event_batch(self, events) -> None:
+        """Dagster's batch writing (DAGSTER_EVENT_BATCH_SIZE > 0, set with this storage: module doc): a run's
+        planned materialisations and a multi-partition step's materialisations come as batches. Each shard's
+        rows of a batch go in one transaction instead of one commit per event; on any error nothing of the batch
+        is kept and Dagster stores the events one by one."""
+        with self._db_lock:
+            conns: dict[str, Connection] = {}
+            self._batch_local.conns = conns
+            try:
+                for event in events:
+                    self.store_event(event)
+                # the run shards before the cross-run index: a reader of the index finds its run's rows
+                for shard in sorted(conns, key=lambda k: k == INDEX_SHARD_NAME):
+                    conns[shard].commit()
+            except BaseException:
+                for conn in conns.values():
+                    conn.rollback()
+                raise
+            finally:
+                self._batch_local.conns = None
+                for conn in conns.values():
+                    conn.close()
 
     def watch(self, run_id: str, cursor: str | None, callback) -> None:
         # the parent's watchdog reacts to writes of `<run_id>.db` only; with connections left open, commits go to

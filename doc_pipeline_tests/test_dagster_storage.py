@@ -149,3 +149,76 @@ def test_dynamic_partition_lookups_ask_the_database_for_its_tables_once(instance
     assert instance.get_dynamic_partitions("documents") == ["a", "b", "c"]
     assert not instance.has_dynamic_partition("documents", "z")
     assert len(calls) == len(set(calls)) <= 2, calls  # each table name asked once (the stock storage: ~25 times)
+
+
+def _materializations(n: int, run_id: str):
+    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+    from dagster._core.events.log import EventLogEntry
+
+    return [EventLogEntry(error_info=None, level=10, user_message="", run_id=run_id, timestamp=time.time(), job_name="j",
+                          dagster_event=DagsterEvent(
+                              event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value, job_name="j",
+                              event_specific_data=StepMaterializationData(
+                                  AssetMaterialization(asset_key="batched", partition=f"{run_id}-{i}"))))
+            for i in range(n)]
+
+
+def test_a_batch_of_events_goes_in_one_transaction_and_all_or_nothing(instance, monkeypatch):
+    import os
+
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    assert int(os.environ["DAGSTER_EVENT_BATCH_SIZE"]) > 0  # Dagster's batch writing is on with this storage
+    storage = instance.event_log_storage
+    commits = []
+    monkeypatch.setattr("sqlalchemy.engine.Connection.commit",
+                        lambda self, _real=__import__("sqlalchemy").engine.Connection.commit: (commits.append(1),
+                                                                                                _real(self))[1])
+    storage.store_event(_materializations(1, "run-a")[0])  # the run's database exists (its tables were made)
+    commits.clear()
+    storage.store_event_batch(_materializations(40, "run-a"))
+    assert len(commits) == 2  # the run's database and the cross-run index, once each
+    assert len(storage.get_logs_for_run("run-a")) == 41
+    assert {f"run-a-{i}" for i in range(40)} <= set(instance.get_materialized_partitions(AssetKey("batched")))
+
+    real = SqliteEventLogStorage.store_event
+    seen = []
+
+    def failing(self, event):
+        seen.append(event)
+        if len(seen) == 5:
+            raise RuntimeError("disk gone")
+        real(self, event)
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", failing)
+    with pytest.raises(RuntimeError):
+        storage.store_event_batch(_materializations(10, "run-b"))
+    assert storage.get_logs_for_run("run-b") == []  # nothing of the batch is kept...
+    assert not any(p.startswith("run-b") for p in instance.get_materialized_partitions(AssetKey("batched")))
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", real)
+    storage.store_event(_materializations(1, "run-c")[0])  # ...and the storage is usable again at once
+    assert len(storage.get_logs_for_run("run-c")) == 1
+
+
+def test_a_multi_partition_runs_events_reach_the_storage_in_batches(docpipe_home, monkeypatch):
+    """Through Dagster itself: a run over three document partitions stores its planned materialisations and each
+    step's three materialisations through store_event_batch."""
+    from doc_pipeline.dagster_storage import PooledSqliteEventLogStorage
+    from doc_pipeline.samples import native_invoice_pdf
+    from doc_pipeline_tests.pipeline_harness import Harness
+
+    sizes = []
+    real = PooledSqliteEventLogStorage.store_event_batch
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch",
+                        lambda self, events: (sizes.append(len(events)), real(self, events))[1])
+    monkeypatch.setenv("DOCPIPE_RUN_BATCH_SIZE", "3")
+    monkeypatch.setenv("DOCPIPE_RUN_SLOTS", "1")  # one run of the three
+    from doc_pipeline.resources import DocPipelineResource
+    from doc_pipeline.settings import reload_settings
+
+    reload_settings()
+    store = DocPipelineResource().store()
+    for i in range(3):
+        store.put_bytes(f"raw/inv{i}.pdf", native_invoice_pdf())
+    Harness().run_sensor_and_runs()
+    assert sizes.count(3) >= 7  # each of the 7 steps' materialisations of the 3 documents, in one batch
+    assert max(sizes) >= 21  # the run's planned materialisations (7 assets x 3 partitions) at its creation
