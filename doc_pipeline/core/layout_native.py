@@ -103,9 +103,13 @@ def _paragraphs(segs: list[_Segment]) -> list[list[_Segment]]:
     """Segments stacked into paragraphs: each joins the block whose last line stands right above it (gap under one
     line height, overlapping or left-aligned, a similar size); a list item may start after a wider gap."""
     blocks: list[list[_Segment]] = []
+    reach: list[list[_Segment]] = []  # blocks that may still take a line (a page of 10^4 labels stays linear)
     for s in sorted(segs, key=lambda s: (s.box[1], s.box[0])):
+        # segments come top down: a block whose last line ends further above than any gap it accepts (1.6 line
+        # heights, of a line at most 1.45x its own) can take no more lines
+        reach = [b for b in reach if s.box[1] - b[-1].box[3] <= 1.6 * max(1.45 * b[-1].height, 1.0)]
         best, best_gap = None, None
-        for b in blocks:
+        for b in reach:
             last = b[-1]
             h = max(last.height, s.height, 1.0)
             gap = s.box[1] - last.box[3]
@@ -123,6 +127,7 @@ def _paragraphs(segs: list[_Segment]) -> list[list[_Segment]]:
                 best, best_gap = b, gap
         if best is None:
             blocks.append([s])
+            reach.append(blocks[-1])
         else:
             best.append(s)
     return blocks
