@@ -178,3 +178,14 @@ def test_figures_come_from_the_rulings_walk_or_a_walk_of_their_own():
     look = ruled_look(page)
     assert look.images is not None and len(look.images) == 1
     assert _figures(page, look.images) == _figures(page, None) == [(72.0, 792 - 270.0, 272.0, 792 - 150.0)]
+
+
+def test_a_turned_page_goes_to_the_model_and_text_layer_mode_lays_out_its_words_alone():
+    pdf = open_pdf(make_docs.pdf_with(_report_page))
+    page = pdf[0]
+    page.set_rotation(90)
+    words = text_layer_words(page)
+    assert native_page_layout(page, words).reason == "turned or sideways text"
+    blocks = native_page_layout(page, words, "text_layer").blocks
+    assert blocks and not [b for b in blocks if b.type in ("table", "figure")]  # their frame is the unturned page's
+    assert all(b.bbox[2] <= 792 + 1 for b in blocks)  # words of the turned page: 792 pt wide as displayed

@@ -202,8 +202,11 @@ def native_page_layout(page: pdfium.PdfPage, words: list[Word], mode: str = "aut
                        page_no: int = 0) -> NativeLayout:
     """`mode`: auto (blocks None where the page needs the model, with the reason), text_layer (always blocks).
     With the file's `sha256`, what PDFium reads is kept for the table step (pdf_pages.PAGE_MEMO)."""
-    if mode == "auto" and (page.get_rotation() or PAGE_MEMO.sideways(page, sha256, page_no) > 0.1):
+    turned = page.get_rotation() % 360 != 0
+    if mode == "auto" and (turned or PAGE_MEMO.sideways(page, sha256, page_no) > 0.1):
         return NativeLayout(None, "turned or sideways text")
+    if turned:  # the rulings and pictures are read in the unturned page's frame, the words in the displayed one
+        return NativeLayout(text_layer_blocks(words, page.get_size()[0], [], []))
     look = PAGE_MEMO.ruled(page, sha256, page_no)
     if mode == "auto" and look.possible and look.tables is None:
         return NativeLayout(None, "rulings PDFium cannot read exactly")
@@ -214,8 +217,6 @@ def native_page_layout(page: pdfium.PdfPage, words: list[Word], mode: str = "aut
         if open_words and tabular_rows(segments(open_words), width) >= TABULAR_ROWS:
             return NativeLayout(None, "rows of cells outside any ruled table")
     return NativeLayout(text_layer_blocks(words, width, tables, _figures(page, look.images)))
-
-
 
 
 def native_layouts(path: str, pages: list[PageInfo], sha256: str, mode: str = "auto") -> dict[int, NativeLayout]:
