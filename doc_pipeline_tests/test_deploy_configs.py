@@ -455,3 +455,13 @@ def test_run_slots_match_each_deployments_concurrent_run_limit(compose, helm_val
     # a k8s run is its own pod with its own cores; compose runs are processes on one host
     assert config["DOCPIPE_RUNS_SHARE_CORES"] == "false"
     assert compose["services"]["daemon"]["environment"].get("DOCPIPE_RUNS_SHARE_CORES", "true") == "true"
+
+
+def test_deployments_turn_on_dagsters_batched_event_writes(helm_values):
+    """The compose env and the k8s ConfigMap (read by code server, run pods and the daemon that creates the runs)
+    set DAGSTER_EVENT_BATCH_SIZE (docs/PERFORMANCE.md item 58)."""
+    compose = yaml.safe_load((DOCKER / "docker-compose.yml").read_text())
+    configmap = yaml.safe_load((K8S / "configmap.yaml").read_text())
+    assert int(compose["x-docpipe-env"]["DAGSTER_EVENT_BATCH_SIZE"]) > 0
+    assert int(configmap["data"]["DAGSTER_EVENT_BATCH_SIZE"]) > 0
+    assert {"name": configmap["metadata"]["name"]} in helm_values["dagsterDaemon"]["envConfigMaps"]
