@@ -170,3 +170,11 @@ def test_text_layer_check_agrees_with_pdfplumber_on_generated_pages(tmp_path: Pa
     assert text_layer_check.main([str(tmp_path)]) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("ALL"))
     assert float(line.split("F1")[1]) > 95
+
+
+def test_event_log_bench_stores_events_one_by_one_and_in_batches(docpipe_home, monkeypatch):
+    from doc_pipeline_tests.bench import event_log
+
+    monkeypatch.setenv("DOCPIPE_HOME", str(docpipe_home))  # the bench picks a fresh home of its own; restored here
+    res = event_log.measure(events=20, rounds=1, batch=10)
+    assert len(res["single"]) == len(res["batch"]) == 1 and min(res["single"] + res["batch"]) > 0
