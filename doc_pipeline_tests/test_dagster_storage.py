@@ -152,15 +152,9 @@ def test_dynamic_partition_lookups_ask_the_database_for_its_tables_once(instance
 
 
 def _materializations(n: int, run_id: str):
-    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
-    from dagster._core.events.log import EventLogEntry
+    from doc_pipeline_tests.bench.event_log import materializations
 
-    return [EventLogEntry(error_info=None, level=10, user_message="", run_id=run_id, timestamp=time.time(), job_name="j",
-                          dagster_event=DagsterEvent(
-                              event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value, job_name="j",
-                              event_specific_data=StepMaterializationData(
-                                  AssetMaterialization(asset_key="batched", partition=f"{run_id}-{i}"))))
-            for i in range(n)]
+    return materializations(n, run_id, asset_key="batched")
 
 
 def test_a_batch_of_events_goes_in_one_transaction_and_all_or_nothing(instance, monkeypatch):

@@ -2,11 +2,9 @@ from dagster import AssetExecutionContext, MetadataValue
 
 from doc_pipeline.assets._step import StepOutput, document_asset, load_derived, page_workers_for, save_derived
 from doc_pipeline.core.layout import get_layout_engine, layout_options
-from doc_pipeline.core.layout_native import lay_out_document
+from doc_pipeline.core.layout_native import lay_out_document, page_detector
 from doc_pipeline.core.models import PageImages, RawDocument
-from doc_pipeline.core.page_cache import open_page
 from doc_pipeline.core.parallel import ordered_map
-from doc_pipeline.core.render import render_page_on_demand
 from doc_pipeline.resources import DocPipelineResource
 
 
@@ -21,22 +19,11 @@ def layout_blocks(context: AssetExecutionContext, docpipe: DocPipelineResource, 
     raw = load_derived(docpipe, "raw_pdf", doc_id, RawDocument)
     s = docpipe.settings()
     options = layout_options(s)
-    store = docpipe.store()
-
     path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
-    stored = {pi.page_no: pi for pi in imgs.images}
-    infos = {p.page_no: p for p in raw.pages}
-
-    def detect(page_no: int):  # in the page pool; one engine per thread (ONNX Runtime with one intra-op thread each)
-        engine = get_layout_engine(s.layout_engine, **options)
-        pi = stored.get(page_no)
-        if pi is None:  # a native page page_images left to be rendered on demand
-            page = render_page_on_demand(path, infos[page_no], s.native_render_dpi or s.render_dpi,
-                                         s.max_page_pixels)
-            return engine.detect(page.image, page.dpi)
-        with open_page(store.get_bytes(pi.key)) as img:
-            return engine.detect(img, pi.dpi)
-
+    # in the page pool: one engine per thread (ONNX Runtime with one intra-op thread each)
+    detect = page_detector(path, raw, imgs.images, docpipe.store().get_bytes,
+                           lambda: get_layout_engine(s.layout_engine, **options), s.native_render_dpi or s.render_dpi,
+                           s.max_page_pixels)
     workers = page_workers_for(context.run.tags, s.ocr_workers)
     layout = lay_out_document(path, raw, detect, s.layout_engine, s.native_layout,
                               mapper=lambda fn, items: ordered_map(fn, items, workers))

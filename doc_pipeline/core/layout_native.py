@@ -19,7 +19,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from doc_pipeline.core.layout import reading_order
-from doc_pipeline.core.models import BBox, Block, LayoutResult, PageInfo, PageKind, RawDocument, Word
+from doc_pipeline.core.models import BBox, Block, LayoutResult, PageImage, PageInfo, PageKind, RawDocument, Word
 from doc_pipeline.core.pdf_pages import PAGE_MEMO, PDFIUM_LOCK
 
 # a gap this many line heights wide inside a line separates two cells (or columns), not two words; justified
@@ -256,3 +256,24 @@ def lay_out_document(path: str, raw: RawDocument, detect: Callable[[int], list[B
     pages.update(zip(rest, mapper(detect, rest)))
     return LayoutResult(doc_id=raw.doc_id, pages=dict(sorted(pages.items())), engine=engine,
                         text_layer_pages=sorted(native))
+
+
+def page_detector(path: str, raw: RawDocument, images: list[PageImage], load_png: Callable[[str], bytes],
+                  engine: Callable[[], object], native_dpi: int, max_page_pixels: int) -> Callable[[int], list[Block]]:
+    """`detect(page_no)` for `lay_out_document`: the layout model (`engine()`, e.g. one per thread) on the page's
+    stored image, or on a native page `page_images` left to be rendered on demand, rendered now."""
+    from doc_pipeline.core.page_cache import open_page
+    from doc_pipeline.core.render import render_page_on_demand
+
+    stored = {pi.page_no: pi for pi in images}
+    infos = {p.page_no: p for p in raw.pages}
+
+    def detect(page_no: int) -> list[Block]:
+        pi = stored.get(page_no)
+        if pi is None:
+            page = render_page_on_demand(path, infos[page_no], native_dpi, max_page_pixels)
+            return engine().detect(page.image, page.dpi)
+        with open_page(load_png(pi.key)) as img:
+            return engine().detect(img, pi.dpi)
+
+    return detect

@@ -7,11 +7,11 @@ from __future__ import annotations
 from doc_pipeline.core.fields import extract_fields
 from doc_pipeline.core.ingest import Limits, file_sha256, inspect_document
 from doc_pipeline.core.layout import get_layout_engine, layout_options
-from doc_pipeline.core.layout_native import lay_out_document
+from doc_pipeline.core.layout_native import lay_out_document, page_detector
 from doc_pipeline.core.models import PageImages, RawDocument
-from doc_pipeline.core.page_cache import open_page, remember_page
+from doc_pipeline.core.page_cache import remember_page
 from doc_pipeline.core.page_text import PageTextReader
-from doc_pipeline.core.render import png_bytes, prepared_page_images, render_page_on_demand
+from doc_pipeline.core.render import png_bytes, prepared_page_images
 from doc_pipeline.core.searchable_pdf import searchable_pdf_bytes
 from doc_pipeline.core.table_stage import extract_document_tables, page_image_loader
 from doc_pipeline.settings import get_settings
@@ -36,17 +36,8 @@ def process_one(path: str) -> dict:
     imgs = PageImages(doc_id=doc_id, images=images)
     engine = get_layout_engine(s.layout_engine, **layout_options(s))
 
-    stored = {pi.page_no: pi for pi in imgs.images}
-    infos = {p.page_no: p for p in raw.pages}
-
-    def detect(page_no):
-        pi = stored.get(page_no)
-        if pi is None:
-            page = render_page_on_demand(path, infos[page_no], s.native_render_dpi or s.render_dpi, s.max_page_pixels)
-            return engine.detect(page.image, page.dpi)
-        with open_page(blobs[pi.key]) as img:
-            return engine.detect(img, pi.dpi)
-
+    detect = page_detector(path, raw, imgs.images, blobs.__getitem__, lambda: engine,
+                           s.native_render_dpi or s.render_dpi, s.max_page_pixels)
     layout = lay_out_document(path, raw, detect, engine.name, s.native_layout)
     reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang, workers=s.ocr_workers, tessdata=s.tessdata_prefix,
                             recheck_below=s.ocr_recheck_below, layout_order=s.ocr_layout_order,

@@ -12,7 +12,8 @@ import tempfile
 import time
 
 
-def materializations(n: int, run_id: str) -> list:
+def materializations(n: int, run_id: str, asset_key: str | None = None) -> list:
+    """`n` materialisation events of a run, of partitions `<run_id>-<i>` (of 7 assets, or of `asset_key`)."""
     from dagster import AssetMaterialization
     from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
     from dagster._core.events.log import EventLogEntry
@@ -21,7 +22,8 @@ def materializations(n: int, run_id: str) -> list:
                           dagster_event=DagsterEvent(
                               event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value, job_name="j",
                               event_specific_data=StepMaterializationData(AssetMaterialization(
-                                  asset_key=f"asset_{i % 7}", partition=f"{run_id}-{i}", metadata={"i": i}))))
+                                  asset_key=asset_key or f"asset_{i % 7}", partition=f"{run_id}-{i}",
+                                  metadata={"i": i}))))
             for i in range(n)]
 
 
