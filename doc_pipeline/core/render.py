@@ -104,9 +104,7 @@ def iter_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_p
                 if skip_native and info.kind.value == "native":
                     continue
                 page_dpi = native_dpi if native_dpi and info.kind.value == "native" else dpi
-                img, used = render_pdf_page(pdf, info, page_dpi, max_page_pixels)
-                img, steps = preprocess_page(img, used, info)
-                yield RenderedPage(info.page_no, img, used, steps)
+                yield _rendered_page(pdf, info, page_dpi, max_page_pixels)
         finally:
             with PDFIUM_LOCK:
                 pdf.close()
@@ -121,17 +119,21 @@ def render_page_on_demand(pdf_source, info: PageInfo, native_dpi: int, max_page_
     """One page with a text layer rendered as `iter_page_images` renders it, for a page `page_images` left to be
     rendered when needed (DOCPIPE_NATIVE_PAGE_IMAGES=on_demand): the layout model on a page whose table the text
     layer leaves open, the review page. `pdf_source`: a path or the PDF's bytes."""
-    from doc_pipeline.core.preprocess import preprocess_page
-
     with PDFIUM_LOCK:
         pdf = pdfium.PdfDocument(pdf_source)
     try:
-        img, used = render_pdf_page(pdf, info, native_dpi, max_page_pixels)
-        img, steps = preprocess_page(img, used, info)
-        return RenderedPage(info.page_no, img, used, steps)
+        return _rendered_page(pdf, info, native_dpi, max_page_pixels)
     finally:
         with PDFIUM_LOCK:
             pdf.close()
+
+
+def _rendered_page(pdf: pdfium.PdfDocument, info: PageInfo, dpi: int, max_page_pixels: int) -> RenderedPage:
+    from doc_pipeline.core.preprocess import preprocess_page
+
+    img, used = render_pdf_page(pdf, info, dpi, max_page_pixels)
+    img, steps = preprocess_page(img, used, info)
+    return RenderedPage(info.page_no, img, used, steps)
 
 
 def prepared_page_images(path: str, raw, dpi: int, max_page_pixels: int, max_image_pixels: int, *,
