@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from doc_pipeline.core.models import (STEPS, DocumentResult, FieldsResult, Flag, OcrResult, RawDocument, StepInfo,
-                                      TablesResult)
+from doc_pipeline.core.models import (STEPS, DocumentResult, FieldsResult, Flag, OcrResult, PageImages, RawDocument,
+                                      StepInfo, TablesResult)
 from doc_pipeline.db.models import Document, StepCheckpoint
 from doc_pipeline.db.session import Database
 from doc_pipeline.storage import ObjectStore
@@ -28,17 +28,15 @@ def read_derived(store: ObjectStore, asset: str, doc_id: str, model):
         return None
 
 
-def page_image_png(store: ObjectStore, doc_id: str, page_no: int, native_dpi: int,
+def page_image_png(store: ObjectStore, images: PageImages, page_no: int, native_dpi: int,
                    max_page_pixels: int) -> tuple[bytes, int] | None:
-    """(PNG, DPI) of page `page_no` as the review page shows it, or None when there is none (yet): the one
-    page_images wrote, else, for a page with a text layer it left to be rendered on demand, rendered from the raw
-    PDF now at `native_dpi` and kept in the store next to the others (keyed by the raw file's digest, so a new
-    version of the file never shows an old rendering; page_images' next run clears them with its own)."""
-    from doc_pipeline.core.models import PageImages, PageKind
+    """(PNG, DPI) of page `page_no` as the review page shows it, or None when there is none: the one page_images
+    wrote (`images`, its record of the document), else, for a page with a text layer it left to be rendered on
+    demand, rendered from the raw PDF now at `native_dpi` and kept in the store next to the others (keyed by the raw
+    file's digest, so a new version of the file never shows an old rendering; page_images' next run clears them)."""
+    from doc_pipeline.core.models import PageKind
 
-    images = read_derived(store, "page_images", doc_id, PageImages)
-    if images is None:
-        return None
+    doc_id = images.doc_id
     stored = next((i for i in images.images if i.page_no == page_no), None)
     if stored is not None:
         return store.get_bytes(stored.key), stored.dpi

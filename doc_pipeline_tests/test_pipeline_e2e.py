@@ -128,8 +128,9 @@ def test_native_page_images_always_renders_every_page_and_on_demand_renders_once
     store.put_bytes("raw/invoice.pdf", native_invoice_pdf())
     Harness().run_sensor_and_runs()
     doc_id = doc_id_for_key("raw/invoice.pdf")
-    (meta,) = read_derived(store, "page_images", doc_id, PageImages).images
-    assert meta.dpi == 100 and page_image_png(store, doc_id, 1, 100, 60_000_000) == (store.get_bytes(meta.key), 100)
+    images = read_derived(store, "page_images", doc_id, PageImages)
+    (meta,) = images.images
+    assert meta.dpi == 100 and page_image_png(store, images, 1, 100, 60_000_000) == (store.get_bytes(meta.key), 100)
 
     # the same page left to be rendered on demand: the same pixels, rendered when first asked for, then kept
     monkeypatch.setenv("DOCPIPE_NATIVE_PAGE_IMAGES", "on_demand")
@@ -137,8 +138,9 @@ def test_native_page_images_always_renders_every_page_and_on_demand_renders_once
     store.put_bytes("raw/invoice again.pdf", native_invoice_pdf())
     Harness().run_sensor_and_runs()
     other = doc_id_for_key("raw/invoice again.pdf")
-    assert read_derived(store, "page_images", other, PageImages).images == []
-    png, dpi = page_image_png(store, other, 1, 100, 60_000_000)
+    other_images = read_derived(store, "page_images", other, PageImages)
+    assert other_images.images == []
+    png, dpi = page_image_png(store, other_images, 1, 100, 60_000_000)
     assert dpi == 100 and png == store.get_bytes(meta.key)
     assert [o.key for o in store.list(f"pages/{other}/")] != []
-    assert page_image_png(store, other, 2, 100, 60_000_000) is None  # no such page
+    assert page_image_png(store, other_images, 2, 100, 60_000_000) is None  # no such page

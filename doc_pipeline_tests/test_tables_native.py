@@ -170,7 +170,7 @@ def _prose_page(c, i):
 def test_pdfium_look_reads_rulings_and_sideways_text_without_pdfplumber():
     import pypdfium2 as pdfium
 
-    from doc_pipeline.core.pdf_pages import ruled_grid_possible, sideways_share
+    from doc_pipeline.core.pdf_pages import ruled_look, sideways_share
 
     def sideways(c, i):
         c.translate(W, 0)
@@ -181,7 +181,7 @@ def test_pdfium_look_reads_rulings_and_sideways_text_without_pdfplumber():
         page = pdfium.PdfDocument(make_docs.pdf_with(draw))[0]
         textpage = page.get_textpage()
         try:
-            return ruled_grid_possible(page), sideways_share(textpage)
+            return ruled_look(page).possible, sideways_share(textpage)
         finally:
             textpage.close()
 

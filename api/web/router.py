@@ -134,11 +134,12 @@ def page_image(doc_id: str, request: Request, n: int = PathParam(ge=1, le=100_00
     result scale to it by image pixels / page points). Same access rules as the result, and audited. For roles that
     see masked values, the sensitive identifiers on the image are painted over."""
     load_document(ctx, principal, doc_id)
-    if read_derived(ctx.store, "page_images", doc_id, PageImages) is None:
+    images = read_derived(ctx.store, "page_images", doc_id, PageImages)
+    if images is None:
         raise HTTPException(status_code=404, detail="no page images for this document (yet)")
     s = get_settings()
     try:
-        found = page_image_png(ctx.store, doc_id, n, s.native_render_dpi or s.render_dpi, s.max_page_pixels)
+        found = page_image_png(ctx.store, images, n, s.native_render_dpi or s.render_dpi, s.max_page_pixels)
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=f"page {n} image not found in the object store") from exc
     if found is None:

@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 
 from doc_pipeline.core.layout import reading_order
 from doc_pipeline.core.models import BBox, Block, LayoutResult, PageImage, PageInfo, PageKind, RawDocument, Word
-from doc_pipeline.core.pdf_pages import PAGE_MEMO, PDFIUM_LOCK
+from doc_pipeline.core.pdf_pages import PAGE_MEMO, PDFIUM_LOCK, image_boxes
 
 # a gap this many line heights wide inside a line separates two cells (or columns), not two words; justified
 # prose stretches its spaces to well under one line height
@@ -159,14 +158,8 @@ def _figures(page: pdfium.PdfPage, images: list[BBox] | None) -> list[BBox]:
     """Pictures that are figures, (x0, top, x1, bottom): `images` from the rulings' walk (pdf_pages.ruled_look),
     else from a walk of their own."""
     w, h = page.get_size()
-    if images is None:
-        images = []
-        for obj in page.get_objects(max_depth=16):
-            if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
-                l, b, r, t = obj.get_bounds()
-                images.append((l, h - t, r, h - b))
     out = []
-    for x0, top, x1, bottom in images:
+    for x0, top, x1, bottom in image_boxes(page) if images is None else images:
         x0, top, x1, bottom = max(x0, 0.0), max(top, 0.0), min(x1, w), min(bottom, h)
         share = max(0.0, x1 - x0) * max(0.0, bottom - top) / (w * h)
         if MIN_FIGURE_SHARE <= share <= BACKGROUND_SHARE:

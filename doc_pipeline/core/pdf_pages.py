@@ -401,8 +401,7 @@ def ruled_look(page: pdfium.PdfPage) -> RuledLook:
     exact = True
     for obj in page.get_objects(max_depth=16):
         if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:  # in the same walk: layout_native's figures
-            l, b, r, t = obj.get_bounds()
-            images.append((l, height - t, r, height - b))
+            images.append(_image_box(obj, height))
         if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
             continue
         if obj.level > 0:
@@ -442,10 +441,17 @@ def ruled_look(page: pdfium.PdfPage) -> RuledLook:
     return RuledLook(possible, [[tuple(c) for c in g] for g in groups] if exact else None, images)
 
 
-def ruled_grid_possible(page: pdfium.PdfPage) -> bool:
-    """Whether the page's rulings could make pdfplumber find a table with two rows and two columns (exact when
-    False; see `ruled_look`)."""
-    return ruled_look(page).possible
+def image_boxes(page: pdfium.PdfPage) -> list[BBox]:
+    """Bounds of the page's image objects, (x0, top, x1, bottom) in points from the top-left, as `ruled_look`
+    gives them when its walk runs to the end."""
+    height = page.get_size()[1]
+    return [_image_box(obj, height) for obj in page.get_objects(max_depth=16)
+            if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+
+
+def _image_box(obj, height: float) -> BBox:
+    l, b, r, t = obj.get_bounds()
+    return l, height - t, r, height - b
 
 
 def _segment_edges(p0: tuple[float, float], p1: tuple[float, float]) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Check the tables step's PDFium look (pdf_pages.ruled_grid_possible, pdf_pages.sideways_share) against pdfplumber
+"""Check the tables step's PDFium look (pdf_pages.ruled_look, pdf_pages.sideways_share) against pdfplumber
 on every page of every PDF under a folder, and time both:
 
     python -m doc_pipeline_tests.bench.pdfium_look ../shared/corpus
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     import pdfplumber
     import pypdfium2 as pdfium
 
-    from doc_pipeline.core.pdf_pages import ruled_grid_possible, sideways_share
+    from doc_pipeline.core.pdf_pages import ruled_look, sideways_share
     from doc_pipeline.core.table_native import rotated_text_share
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 page = doc[i]
                 textpage = page.get_textpage()
-                grid, share = ruled_grid_possible(page), sideways_share(textpage)
+                grid, share = ruled_look(page).possible, sideways_share(textpage)
                 textpage.close()
                 page.close()
                 look_s += time.perf_counter() - t0
