@@ -95,6 +95,8 @@
 # runs share this host's cores (embedded, compose); false when each run gets its own pod (Kubernetes)
 # export DOCPIPE_RUNS_SHARE_CORES=true
 # export DOCPIPE_RUN_BATCH_MAX_BYTES=33554432
+# `doc-pipeline process`: worker processes its runs are forked into (0 = one per core; 1 = all in the command's process)
+# export DOCPIPE_PROCESS_WORKERS=0
 # tessdata folder; default: found automatically (/usr/share/tesseract-ocr/5/tessdata on Debian 12)
 # export DOCPIPE_TESSDATA_PREFIX=/usr/share/tesseract-ocr/5/tessdata
 # one OpenMP thread per Tesseract call: parallelism comes from page workers, which is several times faster

@@ -9,8 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Iterator, Optional, Protocol
 
 import typer
 from rich.console import Console
@@ -81,46 +82,136 @@ def run_document(doc_id: str, instance) -> bool:
     return res.success
 
 
+@dataclass
+class RunGroup:
+    """Documents that went through the pipeline together (one Dagster run, plus a run of its own for each document
+    that failed inside it), with the group's wall time and, when a worker process ran it, that process's CPU."""
+    doc_ids: list[str]
+    wall_s: float
+    cpu_s: float | None = None
+
+
+class ChildReporter(Protocol):
+    """Lets a caller collect something in each worker process after its runs (the benchmark: CPU per step) and
+    have it back in the parent before that group is yielded."""
+
+    def collect(self) -> Any: ...
+
+    def merge(self, report: Any) -> None: ...
+
+
 def run_documents(doc_ids: list[str], instance, batch_size: int, sizes: dict[str, int] | None = None,
-                  max_batch_bytes: int = 0):
+                  max_batch_bytes: int = 0, workers: int | None = None,
+                  reporter: ChildReporter | None = None) -> Iterator[RunGroup]:
     """Process documents as the raw/ sensor does: documents that are new partitions go in in-process runs over
     ranges of up to `batch_size` consecutive partitions (Dagster's run start-up and step overhead paid once per
     batch; each document keeps its own partition, materialisations and status), the others one run each. A
     document that fails inside a batch is run again alone, so its own partition shows the failure.
-    Yields (doc_ids, run_ids) per run group, for progress."""
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+    With `workers` > 1 (default DOCPIPE_PROCESS_WORKERS, 0 = one per core) the runs are spread over that many
+    forked worker processes (doc_pipeline/forked.py), as the sensor spreads a burst over run slots; where this
+    process cannot fork safely (threads or engines already running in it) they run here one after another.
+    Yields a RunGroup as each group ends."""
     from doc_pipeline.assets.partitions import documents_partitions
-    from doc_pipeline.db import get_database, repo
-    from doc_pipeline.instance import termination_signal_kept
+    from doc_pipeline.core.parallel import resolve_workers
+    from doc_pipeline.forked import fork_unsafe_reason
     from doc_pipeline.sensors import _batches
 
+    s = get_settings()
     doc_ids = list(dict.fromkeys(doc_ids))
     existing = set(instance.get_dynamic_partitions(documents_partitions.name))
     new = [d for d in doc_ids if d not in existing]
     if new:  # added together, so they are consecutive in the partition order and a range covers just them
         instance.add_dynamic_partitions(documents_partitions.name, new)
-    for d in doc_ids:
-        if d in existing:
-            run_document(d, instance)
-            yield [d]
+    again = [[d] for d in doc_ids if d in existing]  # known partitions: one run each
+    n = resolve_workers(s.process_workers if workers is None else workers)
+    if n > 1 and fork_unsafe_reason() is None:
+        _definitions().resolve_job_def("process_document")  # imported once here, not in every worker
+        groups = again + _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes, spread=n)
+        yield from _run_groups_forked(groups, instance, n, reporter)
+        return
+    for group in again + _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes):
+        t0 = time.perf_counter()
+        _run_group(group, instance)
+        yield RunGroup(group, time.perf_counter() - t0)
+
+
+def _run_group(group: list[str], instance, doc_workers: int | None = None) -> None:
+    """One run over the group's partition range (one document: a run of its own); documents it did not finish
+    are run again alone."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from doc_pipeline.assets._step import DOC_WORKERS_TAG
+    from doc_pipeline.db import get_database, repo
+    from doc_pipeline.instance import termination_signal_kept
+
+    if len(group) == 1:
+        run_document(group[0], instance)
+        return
     db = get_database(get_settings().db_url)
     job = _definitions().resolve_job_def("process_document")
-    for chunk in _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes):
-        if len(chunk) == 1:
-            run_document(chunk[0], instance)
-            yield chunk
-            continue
-        with termination_signal_kept():
-            job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG, tags={
-                ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
-                "docpipe/batch_size": str(len(chunk)), "docpipe/trigger": "cli"})
-        for d in chunk:
-            doc = repo.get_document(db, d)
-            if doc is None or doc.status != "done":
-                repo.close_reprocess_requests(db, d, reason="isolate")  # done here, not by a daemon later
-                run_document(d, instance)
-        yield chunk
+    with termination_signal_kept():
+        job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG, tags={
+            ASSET_PARTITION_RANGE_START_TAG: group[0], ASSET_PARTITION_RANGE_END_TAG: group[-1],
+            "docpipe/batch_size": str(len(group)), "docpipe/trigger": "cli",
+            **({DOC_WORKERS_TAG: str(doc_workers)} if doc_workers else {})})
+    for d in _unfinished(db, group):
+        repo.close_reprocess_requests(db, d, reason="isolate")  # done here, not by a daemon later
+        run_document(d, instance)
+
+
+def _unfinished(db, doc_ids: list[str]) -> list[str]:
+    from doc_pipeline.db import repo
+
+    return [d for d in doc_ids if (doc := repo.get_document(db, d)) is None or doc.status != "done"]
+
+
+def _run_groups_forked(groups: list[list[str]], instance, workers: int,
+                       reporter: ChildReporter | None) -> Iterator[RunGroup]:
+    """Each group in a forked worker process, `workers` at once. A worker that dies (a crash in a native library,
+    the OOM killer) loses no document: those it left unfinished are run again alone, each in a new worker, and a
+    document whose own worker dies too is recorded as failed with how the worker ended."""
+    from doc_pipeline.db import get_database, repo
+    from doc_pipeline.forked import run_forked
+
+    at_once = min(workers, len(groups))
+    # the workers share the cores, as the runs of a burst do (sensors.plan_runs): each step works on
+    # cores // workers documents at a time
+    doc_workers = max(1, (os.cpu_count() or 1) // at_once) if at_once > 1 else None
+    db = get_database(get_settings().db_url)
+
+    def work(group: list[str]):
+        _run_group(group, instance, doc_workers)
+        return reporter.collect() if reporter is not None else None
+
+    def outcomes(todo: list[list[str]], n: int):
+        for oc in run_forked(work, todo, n):
+            if reporter is not None and oc.value is not None:
+                reporter.merge(oc.value)
+            yield oc
+
+    for oc in outcomes(groups, workers):
+        wall, cpu = oc.wall_s, oc.cpu_s
+        if not oc.ok:
+            _fail_started_runs(instance, oc.item, f"its worker process ended: {oc.reason}")
+            for again in outcomes([[d] for d in _unfinished(db, oc.item)], 1):
+                wall, cpu = wall + again.wall_s, cpu + again.cpu_s
+                if not again.ok:
+                    reason = f"the worker process running it ended ({again.reason}), also when run alone"
+                    _fail_started_runs(instance, again.item, reason)
+                    repo.worker_died(db, again.item[0], reason)
+        yield RunGroup(oc.item, wall, cpu)
+
+
+def _fail_started_runs(instance, group: list[str], message: str) -> None:
+    """A worker killed mid-run leaves its Dagster run STARTED for ever (in-process runs have no run monitor)."""
+    from dagster import DagsterRunStatus, RunsFilter
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    tags = ({ASSET_PARTITION_RANGE_START_TAG: group[0], ASSET_PARTITION_RANGE_END_TAG: group[-1]}
+            if len(group) > 1 else {"docpipe/doc_id": group[0]})
+    for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED], tags={**tags, "docpipe/trigger": "cli"})):
+        instance.report_run_failed(run, message)
 
 
 @app.command()
@@ -145,20 +236,23 @@ def process(paths: list[Path] = typer.Argument(..., exists=True, help="files or 
     instance = DagsterInstance.get()
     db, store = get_database(s.db_url), _cached_store(s)
     rows, failed = [], 0
+    # no auto-refresh: its thread would keep run_documents from forking worker processes (doc_pipeline/forked.py)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=as_json) as bar:
+                  console=console, disable=as_json, auto_refresh=False) as bar:
         task = bar.add_task("ingesting", total=len(files))
         paths: dict[str, Path] = {}
         for path in files:
             paths.setdefault(ingest_path(path, doc_type=doc_type), path)
-        bar.update(task, description="processing")
+            bar.advance(task)
+            bar.refresh()
+        bar.reset(task, description="processing", total=len(paths))
+        bar.refresh()
         sizes = {d: p.stat().st_size for d, p in paths.items()}
-        t0 = time.perf_counter()
         # runs over batches of documents (DOCPIPE_RUN_BATCH_SIZE), like the raw/ sensor: Dagster's per-run cost
         # is paid once per batch; every document keeps its own partition and status
-        for chunk in run_documents(list(paths), instance, s.run_batch_size, sizes, s.run_batch_max_bytes):
-            seconds = (time.perf_counter() - t0) / len(chunk)  # a batch's wall time, shared by its documents
-            for doc_id in chunk:
+        for group in run_documents(list(paths), instance, s.run_batch_size, sizes, s.run_batch_max_bytes):
+            seconds = group.wall_s / len(group.doc_ids)  # a batch's wall time, shared by its documents
+            for doc_id in group.doc_ids:
                 result = build_result(doc_id, store, db)
                 failed += result.status.value != "done"
                 rows.append((paths[doc_id], result, seconds))
@@ -168,7 +262,7 @@ def process(paths: list[Path] = typer.Argument(..., exists=True, help="files or 
                                       "kind": result.kind.value if result.kind else None,
                                       "pages": len(result.pages), "seconds": round(seconds, 3),
                                       "error": result.error}), flush=True)
-            t0 = time.perf_counter()
+            bar.refresh()
     if not as_json:
         if show:
             for _, result, _ in rows:

@@ -67,6 +67,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
         self._tables_present: set[str] = set()
+        self._asset_key_index_cols = False
         super().__init__(base_dir, inst_data=inst_data)
 
     def has_table(self, table_name: str) -> bool:
@@ -152,9 +153,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         watchdog = _WalAwareWatchdog(self, run_id, callback, cursor)
         self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
 
+    def _has_asset_key_index_cols_on_connection(self, conn) -> bool:
+        # Dagster reflects the asset_keys table's columns (PRAGMA table_info + SQLAlchemy's inspector) for every
+        # asset event it stores; like tables, columns are only ever added (migrations): found once stays found
+        if not self._asset_key_index_cols:
+            self._asset_key_index_cols = super()._has_asset_key_index_cols_on_connection(conn)
+        return self._asset_key_index_cols
+
     def wipe(self) -> None:
         self._dispose_engines()
         self._tables_present.clear()
+        self._asset_key_index_cols = False
         super().wipe()
 
     def dispose(self) -> None:

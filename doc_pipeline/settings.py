@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # runs of a burst each work on cores // runs documents at a time; false where each run has its own pod/cores
     runs_share_cores: bool = True
     run_batch_max_bytes: int = 32 * 1024 * 1024
+    # `doc-pipeline process` (and the benchmarks): the runs of a folder go to up to this many forked worker
+    # processes at once, so Python-bound work (native pages, Dagster's bookkeeping) uses every core and a crash takes
+    # one run, not the command; 0 = one per CPU core, 1 = every run in the command's own process (doc_pipeline/forked.py)
+    process_workers: int = 0
     tessdata_prefix: str | None = None
     # OCR quality (docs/OCR.md): scanned-page preprocessing and engine selection
     ocr_lexicon: bool = True  # rapidocr/fusion: respell PP-OCR words one look-alike away from a Tesseract word-list word

@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--summary", type=Path, default=None, help="also write run totals as JSON here")
     ap.add_argument("--batch", type=int, default=None,
                     help="documents per Dagster run (default DOCPIPE_RUN_BATCH_SIZE; 1 = one run per document)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="worker processes the runs are forked into (default DOCPIPE_PROCESS_WORKERS; 1 = this process)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     if not args.folder.is_dir():
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{row.status:7} {row.kind:8} {row.pages:4d}p {row.seconds_total:7.2f}s cpu {row.cpu_total:7.2f}s"
                   f"  {Path(row.file).name}", file=sys.stderr, flush=True)
 
-    rows, summary = process_folder(args.folder, progress=progress, batch_size=args.batch)
+    rows, summary = process_folder(args.folder, progress=progress, batch_size=args.batch, workers=args.workers)
     write_csv(rows, args.out)
     if args.summary:
         write_summary(summary, args.summary)

@@ -11,8 +11,8 @@ from doc_pipeline.samples import native_invoice_pdf
 BIN = Path(sys.executable).parent
 
 
-def _run(args, home, **kw):
-    env = {**os.environ, "DOCPIPE_HOME": str(home), "OMP_THREAD_LIMIT": "1"}
+def _run(args, home, env_extra=None, **kw):
+    env = {**os.environ, "DOCPIPE_HOME": str(home), "OMP_THREAD_LIMIT": "1", **(env_extra or {})}
     env.pop("DAGSTER_HOME", None)
     return subprocess.run([str(BIN / "doc-pipeline"), *args], env=env, capture_output=True, text=True, timeout=300, **kw)
 
@@ -23,7 +23,9 @@ def test_process_json_result_and_exit_code(tmp_path):
     good.write_bytes(native_invoice_pdf())
     (tmp_path / "in" / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
     home = tmp_path / "home"
-    r = _run(["process", str(good.parent), "--json"], home)
+    # in the command's own process: both documents in one batch run (the worker processes are
+    # test_process_spreads_runs_over_worker_processes)
+    r = _run(["process", str(good.parent), "--json"], home, {"DOCPIPE_PROCESS_WORKERS": "1"})
     assert r.returncode == 1, r.stderr  # one document failed
     lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
     by_name = {Path(x["source"]).name: x for x in lines}
@@ -140,7 +142,176 @@ def test_a_background_process_can_still_be_terminated_after_its_runs(tmp_path):
         "assert out['rc'] == -signal.SIGTERM and out['s'] < 5, out\n"
         "print('ok')\n")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    env.update(DOCPIPE_HOME=str(tmp_path / "home"), OMP_THREAD_LIMIT="1")
+    env.update(DOCPIPE_HOME=str(tmp_path / "home"), OMP_THREAD_LIMIT="1", DOCPIPE_PROCESS_WORKERS="1")
     out = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], env=env, capture_output=True, text=True,
                          timeout=240)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+# ------------------------------------------------------------------ worker processes (doc_pipeline/forked.py)
+
+def _native_folder(folder: Path, docs: int, pages: int = 1) -> None:
+    from doc_pipeline_tests.bench.inputs import native_pdf
+
+    folder.mkdir(parents=True)
+    for i in range(docs):
+        (folder / f"doc{i}.pdf").write_bytes(native_pdf(pages, seed=70 + i))
+
+
+def _popen_process(folder: Path, home: Path, workers: int):
+    env = {**os.environ, "DOCPIPE_HOME": str(home), "OMP_THREAD_LIMIT": "1", "DOCPIPE_PROCESS_WORKERS": str(workers)}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.Popen([str(BIN / "doc-pipeline"), "process", str(folder), "--json"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _results(home: Path) -> dict[str, dict]:
+    """source file name -> (status, kind, page texts, fields, table rows, error) from the embedded DB and store."""
+    import sqlite3
+
+    from doc_pipeline.db import get_database
+    from doc_pipeline.resources import _cached_store
+    from doc_pipeline.results import build_result
+    from doc_pipeline.settings import Settings
+
+    s = Settings(home=home)
+    db, store = get_database(s.db_url), _cached_store(s)
+    out = {}
+    with sqlite3.connect(home / "docpipe.db") as c:
+        doc_ids = [row[0] for row in c.execute("SELECT doc_id FROM documents")]
+    for doc_id in doc_ids:
+        r = build_result(doc_id, store, db)
+        out[r.source_name] = {"status": r.status.value, "kind": r.kind.value if r.kind else None, "error": r.error,
+                              "text": [p.text for p in r.pages], "tables": [t.rows for t in r.tables],
+                              "fields": sorted((f.name, f.value) for f in r.fields), "doc_id": r.doc_id}
+    return out
+
+
+def _step_pids(home: Path) -> dict[str, set[int]]:
+    """Dagster run id -> the process ids its step events came from."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        return {run.run_id: {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START)}
+                for run in instance.get_runs()}
+
+
+def test_process_spreads_runs_over_worker_processes(tmp_path):
+    """With 2 workers the runs of a folder run in two forked processes, never in the command's own, and give
+    exactly the results of one process; a broken file still fails alone with its reason."""
+    folder = tmp_path / "in"
+    _native_folder(folder, 4, pages=2)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    proc = _popen_process(folder, tmp_path / "forked", workers=2)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err[-3000:]  # the broken file
+    pids = _step_pids(tmp_path / "forked")
+    workers = set().union(*pids.values())
+    assert proc.pid not in workers and len(workers) >= 2, pids
+    forked = _results(tmp_path / "forked")
+    assert forked["broken.pdf"]["status"] == "failed" and forked["broken.pdf"]["error"]
+    assert all(forked[f"doc{i}.pdf"]["status"] == "done" for i in range(4)), forked
+
+    single = _popen_process(folder, tmp_path / "single", workers=1)
+    single.communicate(timeout=300)
+    assert set().union(*_step_pids(tmp_path / "single").values()) == {single.pid}
+    assert forked == _results(tmp_path / "single")  # the same files are the same doc_ids in either home
+
+
+def _kill_workers(proc, home: Path, when_running: bool, once: bool, stop) -> list[int]:
+    """SIGKILL the command's worker processes: once a step is running (when_running), or each as it appears."""
+    import signal
+    import sqlite3
+    import time
+
+    from doc_pipeline.cli import process_descendants
+
+    killed: list[int] = []
+    while proc.poll() is None and not stop.is_set():
+        kids = process_descendants(proc.pid)
+        if kids and when_running:
+            try:
+                with sqlite3.connect(home / "docpipe.db", timeout=5) as c:
+                    running = c.execute("SELECT count(*) FROM step_checkpoints WHERE status='running'").fetchone()[0]
+            except sqlite3.OperationalError:
+                running = 0
+            if not running:
+                kids = set()
+        for pid in kids - set(killed):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except ProcessLookupError:
+                pass
+        if killed and once:
+            break
+        time.sleep(0.01)
+    return killed
+
+
+def _no_run_left_started(home: Path) -> None:
+    import sqlite3
+
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert not instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+    with sqlite3.connect(home / "docpipe.db") as c:
+        assert c.execute("SELECT count(*) FROM step_checkpoints WHERE status='running'").fetchone()[0] == 0
+
+
+def test_a_worker_killed_mid_run_loses_no_document(tmp_path):
+    """The OOM killer (here: SIGKILL) takes a worker mid-run: the documents it had not finished are run again
+    alone in new workers and end done; its Dagster run is marked failed with how the worker ended."""
+    import threading
+
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    folder, home = tmp_path / "in", tmp_path / "home"
+    _native_folder(folder, 4, pages=6)
+    proc = _popen_process(folder, home, workers=2)
+    stop = threading.Event()
+    killed: list[int] = []
+    t = threading.Thread(target=lambda: killed.extend(_kill_workers(proc, home, True, True, stop)))
+    t.start()
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        stop.set()
+        t.join()
+    assert killed, "no worker was seen running"
+    assert proc.returncode == 0, err[-3000:]
+    results = _results(home)
+    assert len(results) == 4 and all(r["status"] == "done" for r in results.values()), results
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        failed = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))
+        assert failed, "the killed worker's run is not marked failed"
+        messages = [e.message for r in failed for e in instance.all_logs(r.run_id) if e.message]
+        assert any("killed by signal 9 (SIGKILL)" in m for m in messages), messages[-5:]
+    _no_run_left_started(home)
+
+
+def test_documents_whose_workers_keep_dying_fail_with_the_reason(tmp_path):
+    """Every worker dies: each document ends failed with why (never left `processing` or dropped), the command
+    exits 1 and nothing stays `running`."""
+    import threading
+
+    folder, home = tmp_path / "in", tmp_path / "home"
+    _native_folder(folder, 3)
+    proc = _popen_process(folder, home, workers=2)
+    stop = threading.Event()
+    t = threading.Thread(target=_kill_workers, args=(proc, home, False, False, stop))
+    t.start()
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        stop.set()
+        t.join()
+    assert proc.returncode == 1, err[-3000:]
+    results = _results(home)
+    assert len(results) == 3, results
+    for r in results.values():
+        assert r["status"] == "failed" and "worker process" in r["error"] and "SIGKILL" in r["error"], r
+    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    assert sorted(x["status"] for x in lines) == ["failed"] * 3
+    _no_run_left_started(home)

@@ -151,6 +151,26 @@ def test_dynamic_partition_lookups_ask_the_database_for_its_tables_once(instance
     assert len(calls) == len(set(calls)) <= 2, calls  # each table name asked once (the stock storage: ~25 times)
 
 
+def test_asset_events_reflect_the_asset_keys_columns_once(instance, monkeypatch):
+    """Dagster reflects the asset_keys table's columns for every asset event it stores; found once is remembered,
+    and the latest materialisation per asset is still what the index holds. `wipe` forgets it."""
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    calls = []
+    real = SqlEventLogStorage._has_asset_key_index_cols_on_connection
+    monkeypatch.setattr(SqlEventLogStorage, "_has_asset_key_index_cols_on_connection",
+                        lambda self, conn: calls.append(1) or real(self, conn))
+    storage = instance.event_log_storage
+    for e in _materializations(30, "cols"):
+        storage.store_event(e)
+    assert len(calls) == 1, len(calls)  # the stock storage: once per event (30)
+    record = instance.get_latest_materialization_event(AssetKey("batched"))
+    assert record is not None and record.dagster_event.partition == "cols-29"
+    storage.wipe()
+    storage.store_event(_materializations(1, "after-wipe")[0])
+    assert len(calls) == 2
+
+
 def _materializations(n: int, run_id: str):
     from doc_pipeline_tests.bench.event_log import materializations
 

@@ -17,6 +17,7 @@ R = TypeVar("R")
 
 _POOLS: dict[tuple[str, int], ThreadPoolExecutor] = {}
 _LOCK = threading.Lock()
+os.register_at_fork(after_in_child=_POOLS.clear)  # a forked child has none of its parent's threads
 
 
 def resolve_workers(workers: int) -> int:

@@ -71,6 +71,18 @@ def update_document(db: Database, doc_id: str, **values) -> None:
         doc.updated_at = now()
 
 
+def worker_died(db: Database, doc_id: str, reason: str) -> None:
+    """A document whose worker process died under it (doc-pipeline process): failed with the reason, and the step
+    the worker was in no longer shows as running."""
+    t = now()
+    cp, doc = StepCheckpoint.__table__, Document.__table__
+    with db.begin() as conn:
+        conn.execute(update(cp).where(cp.c.doc_id == doc_id, cp.c.status == "running").values(
+            status="failed", finished_at=t, error=clean_text(reason, 2000)))
+        conn.execute(update(doc).where(doc.c.doc_id == doc_id).values(status="failed", error=clean_text(reason, 2000),
+                                                                       updated_at=t))
+
+
 def step_started(db: Database, doc_id: str, step: str, run_id: str | None) -> None:
     # Core statements, not the ORM: every document writes this and step_finished for each of its 7 steps, and
     # the ORM's get-modify-flush (three SELECTs and a unit of work) cost ~1 ms a pair (docs/PERFORMANCE.md item 56)

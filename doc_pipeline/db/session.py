@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -34,6 +36,7 @@ class Database:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        _OPEN.add(self)
         if migrate:
             self.migrate()
 
@@ -88,6 +91,19 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+_OPEN: "weakref.WeakSet[Database]" = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    # a forked worker (doc_pipeline/forked.py) opens its own connections; closing the parent's from the child would
+    # disturb the parent's (SQLAlchemy's advice for forks: dispose with close=False)
+    for db in list(_OPEN):
+        db.engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 @lru_cache(maxsize=8)

@@ -83,6 +83,8 @@ def _prune(cache: Path, keep: int) -> None:
 
 _STORES: dict[str, ObjectStore] = {}
 _STORE_LOCK = threading.Lock()
+# a forked worker (doc_pipeline/forked.py) makes its own clients: boto3's connection pools must not be shared
+os.register_at_fork(after_in_child=_STORES.clear)
 
 
 def _cached_store(settings: Settings) -> ObjectStore:

@@ -111,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             elif target == "native":
                 from doc_pipeline_tests.bench import native
 
-                r, pr = native.run(work, *sizes["native"])
-                got, runs[target] = [r], [pr]
+                got, pr = native.run(work, *sizes["native"])
+                runs[target] = [pr]
             elif target == "burst":
                 from doc_pipeline_tests.bench import burst
 

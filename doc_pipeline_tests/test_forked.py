@@ -1,0 +1,128 @@
+"""doc_pipeline/forked.py: work in forked children (what `doc-pipeline process` runs its groups of documents in)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import text
+
+from doc_pipeline.forked import run_forked
+
+
+def _sleep_then_report(item):
+    t0 = time.time()
+    time.sleep(0.3)
+    return {"item": item, "pid": os.getpid(), "start": t0, "end": time.time()}
+
+
+def test_every_item_in_its_own_child_at_most_workers_at_once():
+    outcomes = list(run_forked(_sleep_then_report, range(5), workers=2))
+    assert sorted(o.item for o in outcomes) == list(range(5))
+    assert all(o.ok and o.reason is None and o.value["item"] == o.item for o in outcomes)
+    pids = {o.value["pid"] for o in outcomes}
+    assert len(pids) == 5 and os.getpid() not in pids
+    spans = [(o.value["start"], o.value["end"]) for o in outcomes]
+    most = max(sum(s <= t < e for s, e in spans) for t, _ in spans)
+    assert most == 2, spans  # two at a time, never three
+    assert all(o.wall_s >= 0.3 for o in outcomes)
+
+
+def _big(item):
+    return b"x" * (3 << 20)  # more than a pipe holds: the parent must read while the child writes
+
+
+def test_a_large_result_comes_back_whole():
+    (o,) = run_forked(_big, [0], workers=1)
+    assert o.ok and len(o.value) == 3 << 20
+
+
+def _fail(item):
+    if item == "raise":
+        raise ValueError("bad document")
+    if item == "exit":
+        os._exit(3)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_how_a_child_ended_is_reported():
+    got = {o.item: o for o in run_forked(_fail, ["raise", "exit", "kill"], workers=3)}
+    assert not any(o.ok for o in got.values()) and all(o.value is None for o in got.values())
+    assert got["raise"].reason == "exit status 1"
+    assert got["exit"].reason == "exit status 3"
+    assert got["kill"].reason == "killed by signal 9 (SIGKILL)"
+
+
+def _quick_or_long(item):
+    if item:
+        time.sleep(60)
+    return item
+
+
+def test_children_are_terminated_when_the_caller_stops_early():
+    """A caller that stops (an exception, Ctrl-C) while children run: they are terminated and reaped."""
+    before = time.monotonic()
+    outcomes = run_forked(_quick_or_long, [0, 1, 1], workers=3)
+    first = next(outcomes)
+    assert first.ok and first.value == 0
+    outcomes.close()
+    assert time.monotonic() - before < 30
+    mine = [p for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == os.getpid()]
+    assert not mine, mine  # none left running, none left a zombie
+
+
+def _ppid(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def test_a_child_gets_its_own_database_connections(tmp_path):
+    """The parent's pooled SQLite connection is not used by the child (register_at_fork in db.session): the child
+    starts with an empty pool, writes through its own connection, and the parent's keeps working."""
+    from doc_pipeline.db.session import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}", migrate=False)
+    with db.begin() as c:
+        c.execute(text("CREATE TABLE t (v INTEGER)"))
+    assert db.engine.pool.checkedin() == 1  # the parent's connection, kept in the pool
+
+    def child(_):
+        idle = db.engine.pool.checkedin()
+        with db.begin() as c:
+            c.execute(text("INSERT INTO t VALUES (1)"))
+        return idle
+
+    (o,) = run_forked(child, [0], workers=1)
+    assert o.ok and o.value == 0
+    with db.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM t")).scalar() == 1
+
+
+def test_a_child_makes_its_own_object_store_clients(tmp_path):
+    from doc_pipeline.resources import _STORES, _cached_store
+    from doc_pipeline.settings import Settings
+
+    _cached_store(Settings(home=tmp_path))
+    assert _STORES
+    (o,) = run_forked(lambda _: len(_STORES), [0], workers=1)
+    assert o.ok and o.value == 0
+
+
+def test_a_process_with_threads_or_engines_does_not_fork():
+    probe = (
+        "import threading, time\n"
+        "from doc_pipeline.forked import fork_unsafe_reason\n"
+        "assert fork_unsafe_reason() is None, fork_unsafe_reason()\n"
+        "t = threading.Thread(target=time.sleep, args=(0.5,)); t.start()\n"
+        "assert 'threads running' in fork_unsafe_reason(); t.join()\n"
+        "assert fork_unsafe_reason() is None\n"
+        "import onnxruntime\n"
+        "assert 'onnxruntime' in fork_unsafe_reason(), fork_unsafe_reason()\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
