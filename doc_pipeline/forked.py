@@ -66,9 +66,13 @@ def _exit_reason(status: int) -> str | None:
     return None if code == 0 else f"exit status {code}"
 
 
-def _child(fn: Callable[[T], Any], item: T, w: int) -> None:
+def _child(fn: Callable[[T], Any], item: T, r: int, w: int, sigterm) -> None:
+    """The child's whole life: it never returns into the parent's code (os._exit whatever happens)."""
     code = 1
     try:
+        os.close(r)
+        if sigterm is not None:  # the child's own runs handle SIGTERM as they would in the parent
+            signal.signal(signal.SIGTERM, sigterm)
         data = pickle.dumps(fn(item))
         with os.fdopen(w, "wb") as fh:
             fh.write(data)
@@ -91,6 +95,7 @@ def run_forked(fn: Callable[[T], Any], items: Iterable[T], workers: int) -> Iter
     pending.reverse()
     running: dict[int, tuple[int, T, float, list[bytes]]] = {}  # read fd -> (pid, item, start, chunks)
     sel = selectors.DefaultSelector()
+    restore, child_sigterm = _terminate_raises()
     try:
         while pending or running:
             while pending and len(running) < max(1, workers):
@@ -98,8 +103,7 @@ def run_forked(fn: Callable[[T], Any], items: Iterable[T], workers: int) -> Iter
                 r, w = os.pipe()
                 pid = os.fork()
                 if pid == 0:  # the child
-                    os.close(r)
-                    _child(fn, item, w)
+                    _child(fn, item, r, w, child_sigterm)
                 os.close(w)
                 running[r] = (pid, item, time.perf_counter(), [])
                 sel.register(r, selectors.EVENT_READ)
@@ -127,6 +131,35 @@ def run_forked(fn: Callable[[T], Any], items: Iterable[T], workers: int) -> Iter
             _reap(pid)
             os.close(r)
         sel.close()
+        if restore is not None:
+            signal.signal(signal.SIGTERM, restore)
+
+
+class Terminated(SystemExit):
+    """SIGTERM reached the parent while its children ran (raised so that they are stopped first)."""
+
+
+def _terminate_raises():
+    """While children run, SIGTERM to the parent (`kill`, a supervisor stopping it) raises Terminated, so the
+    children are stopped and reaped instead of left running on their own. Returns (the handler to put back when
+    done, the one a child should have: the process's own from before any run_forked); (None, None) where handlers
+    cannot be set (not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None, None
+    parent = os.getpid()
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is None:  # set outside Python: it could not be put back
+        return None, None
+    original = getattr(previous, "original", previous)  # run_forked inside run_forked: the process's own
+
+    def _raise(signum, frame):
+        if os.getpid() != parent:  # a child that has not put its own handler back yet
+            os._exit(128 + signum)
+        raise Terminated(128 + signum)
+
+    _raise.original = original  # type: ignore[attr-defined]
+    signal.signal(signal.SIGTERM, _raise)
+    return previous, original
 
 
 def _reap(pid: int, grace_s: float = 30.0) -> None:

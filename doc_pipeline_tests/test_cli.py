@@ -315,3 +315,35 @@ def test_documents_whose_workers_keep_dying_fail_with_the_reason(tmp_path):
     lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
     assert sorted(x["status"] for x in lines) == ["failed"] * 3
     _no_run_left_started(home)
+
+
+def test_terminating_the_command_stops_its_workers(tmp_path):
+    """`kill` (SIGTERM) to `doc-pipeline process` while its workers run: the command stops them and exits; no
+    worker is left running on its own."""
+    import signal
+    import sqlite3
+    import time
+
+    from doc_pipeline.cli import process_descendants
+
+    folder, home = tmp_path / "in", tmp_path / "home"
+    _native_folder(folder, 4, pages=6)
+    proc = _popen_process(folder, home, workers=2)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = process_descendants(proc.pid)
+        try:
+            with sqlite3.connect(home / "docpipe.db", timeout=5) as c:
+                running = c.execute("SELECT count(*) FROM step_checkpoints WHERE status='running'").fetchone()[0]
+        except sqlite3.OperationalError:
+            running = 0
+        if workers and running:
+            break
+        time.sleep(0.01)
+    assert workers and proc.poll() is None, "no worker was seen running"
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    alive = [p for p in workers if os.path.exists(f"/proc/{p}") and "Z" not in open(f"/proc/{p}/stat").read().split(")")[-1][:3]]
+    assert not alive, alive

@@ -126,3 +126,27 @@ def test_a_process_with_threads_or_engines_does_not_fork():
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def _handler_name(_):
+    return repr(signal.getsignal(signal.SIGTERM))
+
+
+def test_children_keep_the_processs_own_sigterm_handling_and_the_parent_gets_it_back():
+    """While children run, SIGTERM to the parent stops them (test_cli.py::test_terminating_the_command_stops_its_
+    workers); a child handles SIGTERM as the process did before, also one forked while an earlier run_forked is
+    still going (the command re-runs a dead worker's documents that way), and the handler is put back after."""
+    def mine(signum, frame):
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        outer = run_forked(_handler_name, [0, 1], workers=1)
+        first = next(outer)
+        assert first.value == repr(mine) and signal.getsignal(signal.SIGTERM) is not mine  # the parent's guard
+        (inner,) = run_forked(_handler_name, [0], workers=1)
+        assert inner.value == repr(mine)
+        assert [o.value for o in outer] == [repr(mine)]
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -272,3 +272,28 @@ def test_a_reading_that_cuts_the_regions_words_is_not_chosen():
     cropped = SimpleNamespace(mediabox=(0, 0, 612, 792), cropbox=(20, 20, 592, 772), width=572, height=752)
     assert _words_in_plumber_frame(page, shifted) is None and _words_in_plumber_frame(page, cropped) is None
     assert _words_in_plumber_frame(page.model_copy(update={"rotation": 90}), same) is None
+
+
+def test_ruled_grids_are_filled_as_pdfplumber_fills_them_from_fewer_characters():
+    """filled_grid hands Table.extract only the characters centred inside the grid (it tested every character of
+    the page against every row): the cells must be exactly pdfplumber's own, characters on the edges included."""
+    import random
+
+    from pdfplumber.table import Table as PlumberTable
+
+    from doc_pipeline.core.table_native import _CharsOnly, filled_grid
+
+    rng = random.Random(5)
+    xs, ys = [100.0, 180.0, 260.0, 340.0], [200.0, 220.0, 240.0, 260.0, 280.0]
+    cells = [(xs[c], ys[r], xs[c + 1], ys[r + 1]) for r in range(len(ys) - 1) for c in range(len(xs) - 1)]
+    chars = []
+    for _ in range(3000):  # inside, outside and centred exactly on every edge of the grid
+        cx = rng.choice([rng.uniform(0, 500), rng.choice(xs)])
+        cy = rng.choice([rng.uniform(0, 700), rng.choice(ys)])
+        chars.append({"text": rng.choice("abcdef0123"), "x0": cx - 2.5, "x1": cx + 2.5, "top": cy - 4, "bottom": cy + 4,
+                      "upright": True, "size": 8, "doctop": cy - 4})
+    chars.sort(key=lambda c: (round(c["top"]), c["x0"]))
+    plumber = PlumberTable(_CharsOnly(chars), cells)
+    bbox, rows = filled_grid(cells, chars)
+    assert bbox == plumber.bbox and rows == plumber.extract()
+    assert sum(bool(cell) for row in rows for cell in row) == len(cells)  # every cell holds text

@@ -243,15 +243,13 @@ def ruled_tables_from_chars(cell_groups: list[list[BBox]], chars: list[dict], ta
     pdf_pages.plumber_chars): pdfplumber's own Table.extract and word extraction then run on them as in
     native_page_tables, without pdfminer's parse of the page. A grid that is not sound, or a layout table block
     no sound grid covers, sends the page back."""
-    from pdfplumber.table import Table as PlumberTable
     from pdfplumber.utils import extract_words
 
-    page = _CharsOnly(chars)
     ruled = []
     for cells in cell_groups:
         if cells:
-            t = PlumberTable(page, cells)
-            ruled.append(Candidate("pdfplumber-lines", tuple(round(v, 2) for v in t.bbox), t.extract()))
+            bbox, rows = filled_grid(cells, chars)
+            ruled.append(Candidate("pdfplumber-lines", tuple(round(v, 2) for v in bbox), rows))
     regions = table_regions(ruled, table_blocks)
     if not regions:
         return []
@@ -259,6 +257,19 @@ def ruled_tables_from_chars(cell_groups: list[list[BBox]], chars: list[dict], ta
     if any(not _decided_by(ruled, r, words) for r in regions):
         return None
     return _chosen_tables(ruled, regions, words, page_no)
+
+
+def filled_grid(cells: list[BBox], chars: list[dict]) -> tuple[BBox, list[list[str | None]]]:
+    """pdfplumber's Table.extract of a grid of cells: (the grid's bbox, its rows of cell texts). Table.extract
+    tests every character it is given against each row, so it gets only the characters whose centre is inside
+    the grid (its own test): the same cells at a fraction of the cost on a page with text around the table."""
+    from pdfplumber.table import Table as PlumberTable
+
+    t = PlumberTable(_CharsOnly([]), cells)
+    x0, top, x1, bottom = t.bbox
+    t.page = _CharsOnly([c for c in chars if x0 <= (c["x0"] + c["x1"]) / 2 <= x1
+                         and top <= (c["top"] + c["bottom"]) / 2 <= bottom])
+    return t.bbox, t.extract()
 
 
 @dataclass
