@@ -67,7 +67,10 @@ def ingest_path(path: Path, doc_type: str | None = None, applicant_id: str | Non
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def run_document(doc_id: str, instance) -> bool:
+def run_document(doc_id: str, instance, doc_workers: int | None = None) -> bool:
+    """One run for one document; `doc_workers` (the run tag docpipe/doc_workers) bounds its page threads when
+    it shares the cores with other runs."""
+    from doc_pipeline.assets._step import DOC_WORKERS_TAG
     from doc_pipeline.assets.partitions import documents_partitions
 
     if not instance.has_dynamic_partition(documents_partitions.name, doc_id):
@@ -77,7 +80,8 @@ def run_document(doc_id: str, instance) -> bool:
     job = _definitions().resolve_job_def("process_document")
     with termination_signal_kept():
         res = job.execute_in_process(partition_key=doc_id, instance=instance, raise_on_error=False,
-                                     tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli"},
+                                     tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli",
+                                           **({DOC_WORKERS_TAG: str(doc_workers)} if doc_workers else {})},
                                      run_config=QUIET_RUN_CONFIG)
     return res.success
 
@@ -146,7 +150,7 @@ def _run_group(group: list[str], instance, doc_workers: int | None = None) -> No
     from doc_pipeline.instance import termination_signal_kept
 
     if len(group) == 1:
-        run_document(group[0], instance)
+        run_document(group[0], instance, doc_workers)
         return
     db = get_database(get_settings().db_url)
     job = _definitions().resolve_job_def("process_document")
@@ -157,7 +161,7 @@ def _run_group(group: list[str], instance, doc_workers: int | None = None) -> No
             **({DOC_WORKERS_TAG: str(doc_workers)} if doc_workers else {})})
     for d in _unfinished(db, group):
         repo.close_reprocess_requests(db, d, reason="isolate")  # done here, not by a daemon later
-        run_document(d, instance)
+        run_document(d, instance, doc_workers)
 
 
 def _unfinished(db, doc_ids: list[str]) -> list[str]:

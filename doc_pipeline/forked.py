@@ -101,7 +101,15 @@ def run_forked(fn: Callable[[T], Any], items: Iterable[T], workers: int) -> Iter
             while pending and len(running) < max(1, workers):
                 item = pending.pop()
                 r, w = os.pipe()
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except OSError:  # no process to be had now (EAGAIN, ENOMEM): wait for one to end, else give up
+                    os.close(r)
+                    os.close(w)
+                    if not running:
+                        raise
+                    pending.append(item)
+                    break
                 if pid == 0:  # the child
                     _child(fn, item, r, w, child_sigterm)
                 os.close(w)

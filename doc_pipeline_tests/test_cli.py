@@ -208,6 +208,13 @@ def test_process_spreads_runs_over_worker_processes(tmp_path):
     pids = _step_pids(tmp_path / "forked")
     workers = set().union(*pids.values())
     assert proc.pid not in workers and len(workers) >= 2, pids
+    # side by side, every run (batches, and the broken file's run alone) works on its share of the cores: its page
+    # threads, each with its own engines, are cores // workers, not cores each
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(tmp_path / "forked" / "dagster")) as instance:
+        tags = [r.tags.get("docpipe/doc_workers") for r in instance.get_runs()]
+    assert len(tags) >= 3 and set(tags) == {str(max(1, (os.cpu_count() or 1) // 2))}, tags
     forked = _results(tmp_path / "forked")
     assert forked["broken.pdf"]["status"] == "failed" and forked["broken.pdf"]["error"]
     assert all(forked[f"doc{i}.pdf"]["status"] == "done" for i in range(4)), forked

@@ -150,3 +150,22 @@ def test_children_keep_the_processs_own_sigterm_handling_and_the_parent_gets_it_
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_failed_fork_waits_for_a_running_child_instead_of_losing_the_item(monkeypatch):
+    """fork() can fail for a moment (EAGAIN: the process limit, ENOMEM): the item waits for a running child to
+    end and is forked then; with no child running the error is raised, not swallowed."""
+    real, calls = os.fork, []
+
+    def flaky_fork():
+        calls.append(1)
+        if len(calls) == 2:  # the second fork fails while the first child runs
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return real()
+
+    monkeypatch.setattr(os, "fork", flaky_fork)
+    outcomes = list(run_forked(_sleep_then_report, [1, 2, 3], workers=2))
+    assert sorted(o.item for o in outcomes) == [1, 2, 3] and all(o.ok for o in outcomes)
+    monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(BlockingIOError(11, "no processes")))
+    with pytest.raises(BlockingIOError):
+        list(run_forked(_sleep_then_report, [1], workers=1))
