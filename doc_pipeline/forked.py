@@ -71,8 +71,9 @@ def _child(fn: Callable[[T], Any], item: T, r: int, w: int, sigterm) -> None:
     code = 1
     try:
         os.close(r)
-        if sigterm is not None:  # the child's own runs handle SIGTERM as they would in the parent
-            signal.signal(signal.SIGTERM, sigterm)
+        if sigterm is not None:  # the child's own runs handle SIGTERM as they would in the parent, but a worker
+            # always stops when its parent stops it (a parent that ignores SIGTERM still gets a stoppable child)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if sigterm == signal.SIG_IGN else sigterm)
         data = pickle.dumps(fn(item))
         with os.fdopen(w, "wb") as fh:
             fh.write(data)
