@@ -354,3 +354,36 @@ def test_terminating_the_command_stops_its_workers(tmp_path):
     assert proc.returncode != 0
     alive = [p for p in workers if os.path.exists(f"/proc/{p}") and "Z" not in open(f"/proc/{p}/stat").read().split(")")[-1][:3]]
     assert not alive, alive
+
+
+def test_workers_with_postgres_and_s3(tmp_path, pg_url, s3_bucket):
+    """The production back ends through the worker processes: each worker makes its own Postgres connections
+    and S3 clients (their pools are not shared across the fork); every document done, its objects in the
+    bucket, its rows in Postgres once."""
+    import boto3
+    import sqlalchemy
+
+    endpoint, bucket = s3_bucket
+    folder = tmp_path / "in"
+    _native_folder(folder, 4, pages=2)
+    env = {**os.environ, "DOCPIPE_HOME": str(tmp_path / "home"), "OMP_THREAD_LIMIT": "1",
+           "DOCPIPE_PROCESS_WORKERS": "2", "DOCPIPE_DATABASE_URL": pg_url, "DOCPIPE_STORAGE": "s3",
+           "DOCPIPE_S3_BUCKET": bucket, "DOCPIPE_S3_ENDPOINT_URL": endpoint}
+    env.pop("DAGSTER_HOME", None)
+    r = subprocess.run([str(BIN / "doc-pipeline"), "process", str(folder), "--json"], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    assert len(lines) == 4 and {x["status"] for x in lines} == {"done"}
+    keys = {o["Key"] for o in boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+            .list_objects_v2(Bucket=bucket).get("Contents", [])}
+    for x in lines:
+        for asset in ("raw_pdf", "page_images", "layout_blocks", "ocr_text", "tables", "fields"):
+            assert f"derived/{asset}/{x['doc_id']}.json" in keys, (asset, x["doc_id"])
+        assert sum(k.startswith(f"tables/{x['doc_id']}/") for k in keys) >= 2  # a ruled table on each page
+    engine = sqlalchemy.create_engine(pg_url)
+    with engine.connect() as c:
+        ids = [x["doc_id"] for x in lines]
+        rows = c.execute(sqlalchemy.text("SELECT doc_id, count(*) FROM step_checkpoints GROUP BY doc_id")).all()
+        assert {d: n for d, n in rows if d in ids} == {d: 7 for d in ids}
+    engine.dispose()
