@@ -36,6 +36,11 @@ schedule_storage:
   class: SqliteScheduleStorage
   config:
     base_dir: "{home}/schedules"
+# runs forked from a warm process that has imported the pipeline, not a new interpreter each
+# (doc_pipeline/run_launcher.py)
+run_launcher:
+  module: doc_pipeline.run_launcher
+  class: ForkingRunLauncher
 run_coordinator:
   module: dagster._core.run_coordinator
   class: QueuedRunCoordinator

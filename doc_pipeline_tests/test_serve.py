@@ -89,6 +89,8 @@ def test_serve_processes_dropped_file_and_stops_cleanly(tmp_path):
             tail = (tmp_path / "serve.log").read_text(errors="replace")[-4000:]
             raise AssertionError(f"not processed in time; serve log tail:\n{tail}")
         assert time.time() - t0 < 120
+        children |= _descendants(proc.pid)  # now with the run launcher's forkserver
+        _assert_run_forked_warm(home)
 
         # the asset graph and the partition are visible to the UI (its GraphQL API)
         q = '{ partitionSetsOrError(repositorySelector: {repositoryName: "__repository__", repositoryLocationName: "doc_pipeline.definitions"}, pipelineName: "process_document") { __typename } }'
@@ -109,3 +111,19 @@ def test_serve_processes_dropped_file_and_stops_cleanly(tmp_path):
     alive = [p for p in children if _running(p)]
     assert not alive, f"children still running after serve stopped: {alive}"
     assert proc.returncode == 0
+
+
+def _assert_run_forked_warm(home) -> None:
+    """The daemon launched the run with doc_pipeline.run_launcher (a child of its warm forkserver, not a new
+    interpreter from the code server): the run carries the pid the launcher started, and Dagster's own
+    "Started process for run" event names the same process."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    from doc_pipeline.run_launcher import PID_TAG, ForkingRunLauncher
+
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert isinstance(instance.run_launcher, ForkingRunLauncher)
+        (run,) = instance.get_runs()
+        started = [e.message for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+                   if (e.message or "").startswith("Started process for run")]
+        assert started == [f"Started process for run (pid: {run.tags[PID_TAG]})."], (started, run.tags)

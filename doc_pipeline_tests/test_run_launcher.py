@@ -1,0 +1,69 @@
+"""doc_pipeline/run_launcher.py: runs launched as children of a warm forkserver (the embedded instance's launcher;
+the daemon path through it is test_serve.py)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from dagster import DagsterRunStatus
+
+from doc_pipeline.core.doc_ids import doc_id_for_key
+from doc_pipeline.resources import DocPipelineResource
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _launch(h, doc_id: str):
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    recon = ReconstructableRepository.for_module("doc_pipeline.definitions", "defs", working_directory=str(REPO))
+    origin = recon.get_reconstructable_job("process_document").get_python_origin()
+    run = h.instance.create_run_for_job(job_def=h.job, job_code_origin=origin,
+                                        tags={"dagster/partition": doc_id, "docpipe/doc_id": doc_id})
+    h.instance.launch_run(run.run_id, workspace=None)
+    return run.run_id
+
+
+def _wait_status(instance, run_id: str, done, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if done(run):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} still {instance.get_run_by_id(run_id).status}")
+
+
+def test_a_run_is_forked_warm_executes_and_can_be_terminated(docpipe_home):
+    from doc_pipeline.db import repo
+    from doc_pipeline.run_launcher import PID_TAG, ForkingRunLauncher
+    from doc_pipeline.samples import native_invoice_pdf, scanned_paystub_pdf
+    from doc_pipeline_tests.bench.inputs import repeat_pages
+    from doc_pipeline_tests.pipeline_harness import Harness
+
+    dp = DocPipelineResource()
+    store = dp.store()
+    store.put_bytes("raw/invoice.pdf", native_invoice_pdf())
+    store.put_bytes("raw/long scan.pdf", repeat_pages(scanned_paystub_pdf(), 12))
+    h = Harness()
+    assert isinstance(h.instance.run_launcher, ForkingRunLauncher)
+    h.tick()
+    invoice, scan = doc_id_for_key("raw/invoice.pdf"), doc_id_for_key("raw/long scan.pdf")
+
+    # a run to its end: the document is done, in a process the launcher started (not this one)
+    run_id = _launch(h, invoice)
+    run = _wait_status(h.instance, run_id, lambda r: r.is_finished, 180)
+    assert run.status == DagsterRunStatus.SUCCESS
+    assert repo.get_document(dp.db(), invoice).status == "done"
+    pid = int(run.tags[PID_TAG])
+    assert pid != __import__("os").getpid()
+
+    # terminate (the UI's "Terminate run"): the run ends canceled while a step works
+    run_id = _launch(h, scan)
+    _wait_status(h.instance, run_id, lambda r: r.status == DagsterRunStatus.STARTED, 120)
+    time.sleep(1.0)
+    assert h.instance.run_launcher.terminate(run_id)
+    run = _wait_status(h.instance, run_id, lambda r: r.is_finished, 60)
+    assert run.status == DagsterRunStatus.CANCELED, run.status
+    assert not h.instance.run_launcher.terminate(run_id)  # finished: nothing to terminate
