@@ -24,7 +24,7 @@ import signal
 import threading
 
 from dagster import Array, Field, StringSource
-from dagster._core.launcher.base import LaunchRunContext, RunLauncher
+from dagster._core.launcher.base import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
 PID_TAG = "docpipe/run_pid"
@@ -116,6 +116,25 @@ class ForkingRunLauncher(RunLauncher, ConfigurableClass):
         except ProcessLookupError:
             return False
         return True
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run) -> CheckRunHealthResult:
+        """For Dagster's run monitoring (a run whose process died - OOM killer - is marked failed and, with
+        run_retries, launched again): is the process the launcher started for the run still there?"""
+        pid = run.tags.get(PID_TAG, "")
+        if not pid.isdigit():
+            return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no run process recorded")
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return CheckRunHealthResult(WorkerStatus.NOT_FOUND, f"run process {pid} is gone", run_worker_id=pid)
+        if state in ("Z", "X"):
+            return CheckRunHealthResult(WorkerStatus.FAILED, f"run process {pid} exited", run_worker_id=pid)
+        return CheckRunHealthResult(WorkerStatus.RUNNING, run_worker_id=pid)
 
     def join(self, timeout: int = 30) -> None:
         for proc in list(self._processes.values()):

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from dagster import DagsterRunStatus
+from dagster._core.launcher.base import WorkerStatus
 
 from doc_pipeline.core.doc_ids import doc_id_for_key
 from doc_pipeline.resources import DocPipelineResource
@@ -58,11 +59,14 @@ def test_a_run_is_forked_warm_executes_and_can_be_terminated(docpipe_home):
     assert repo.get_document(dp.db(), invoice).status == "done"
     pid = int(run.tags[PID_TAG])
     assert pid != __import__("os").getpid()
+    health = h.instance.run_launcher.check_run_worker_health(run)  # for run monitoring: the process is gone
+    assert health.status in (WorkerStatus.NOT_FOUND, WorkerStatus.FAILED), health
 
     # terminate (the UI's "Terminate run"): the run ends canceled while a step works
     run_id = _launch(h, scan)
-    _wait_status(h.instance, run_id, lambda r: r.status == DagsterRunStatus.STARTED, 120)
+    started = _wait_status(h.instance, run_id, lambda r: r.status == DagsterRunStatus.STARTED, 120)
     time.sleep(1.0)
+    assert h.instance.run_launcher.check_run_worker_health(started).status == WorkerStatus.RUNNING
     assert h.instance.run_launcher.terminate(run_id)
     run = _wait_status(h.instance, run_id, lambda r: r.is_finished, 60)
     assert run.status == DagsterRunStatus.CANCELED, run.status
