@@ -124,15 +124,15 @@ class ForkingRunLauncher(RunLauncher, ConfigurableClass):
     def check_run_worker_health(self, run) -> CheckRunHealthResult:
         """For Dagster's run monitoring (a run whose process died - OOM killer - is marked failed and, with
         run_retries, launched again): is the process the launcher started for the run still there?"""
+        from doc_pipeline.cli import proc_stat_fields
+
         pid = run.tags.get(PID_TAG, "")
         if not pid.isdigit():
             return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no run process recorded")
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                state = fh.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
+        fields = proc_stat_fields(f"/proc/{pid}/stat")
+        if not fields:
             return CheckRunHealthResult(WorkerStatus.NOT_FOUND, f"run process {pid} is gone", run_worker_id=pid)
-        if state in ("Z", "X"):
+        if fields[0] in ("Z", "X"):
             return CheckRunHealthResult(WorkerStatus.FAILED, f"run process {pid} exited", run_worker_id=pid)
         return CheckRunHealthResult(WorkerStatus.RUNNING, run_worker_id=pid)
 

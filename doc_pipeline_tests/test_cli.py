@@ -225,10 +225,19 @@ def test_process_spreads_runs_over_worker_processes(tmp_path):
     assert forked == _results(tmp_path / "single")  # the same files are the same doc_ids in either home
 
 
+def _steps_running(home: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(home / "docpipe.db", timeout=5) as c:
+            return c.execute("SELECT count(*) FROM step_checkpoints WHERE status='running'").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
 def _kill_workers(proc, home: Path, when_running: bool, once: bool, stop) -> list[int]:
     """SIGKILL the command's worker processes: once a step is running (when_running), or each as it appears."""
     import signal
-    import sqlite3
     import time
 
     from doc_pipeline.cli import process_descendants
@@ -236,14 +245,8 @@ def _kill_workers(proc, home: Path, when_running: bool, once: bool, stop) -> lis
     killed: list[int] = []
     while proc.poll() is None and not stop.is_set():
         kids = process_descendants(proc.pid)
-        if kids and when_running:
-            try:
-                with sqlite3.connect(home / "docpipe.db", timeout=5) as c:
-                    running = c.execute("SELECT count(*) FROM step_checkpoints WHERE status='running'").fetchone()[0]
-            except sqlite3.OperationalError:
-                running = 0
-            if not running:
-                kids = set()
+        if kids and when_running and not _steps_running(home):
+            kids = set()
         for pid in kids - set(killed):
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -254,6 +257,24 @@ def _kill_workers(proc, home: Path, when_running: bool, once: bool, stop) -> lis
             break
         time.sleep(0.01)
     return killed
+
+
+def _process_while_killing_workers(folder: Path, home: Path, when_running: bool, once: bool):
+    """`doc-pipeline process FOLDER` with 2 workers while _kill_workers runs beside it: (process, stdout, stderr,
+    the pids killed)."""
+    import threading
+
+    proc = _popen_process(folder, home, workers=2)
+    stop = threading.Event()
+    killed: list[int] = []
+    t = threading.Thread(target=lambda: killed.extend(_kill_workers(proc, home, when_running, once, stop)))
+    t.start()
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        stop.set()
+        t.join()
+    return proc, out, err, killed
 
 
 def _no_run_left_started(home: Path) -> None:
@@ -270,22 +291,11 @@ def _no_run_left_started(home: Path) -> None:
 def test_a_worker_killed_mid_run_loses_no_document(tmp_path):
     """The OOM killer (here: SIGKILL) takes a worker mid-run: the documents it had not finished are run again
     alone in new workers and end done; its Dagster run is marked failed with how the worker ended."""
-    import threading
-
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
     folder, home = tmp_path / "in", tmp_path / "home"
     _native_folder(folder, 4, pages=6)
-    proc = _popen_process(folder, home, workers=2)
-    stop = threading.Event()
-    killed: list[int] = []
-    t = threading.Thread(target=lambda: killed.extend(_kill_workers(proc, home, True, True, stop)))
-    t.start()
-    try:
-        out, err = proc.communicate(timeout=300)
-    finally:
-        stop.set()
-        t.join()
+    proc, out, err, killed = _process_while_killing_workers(folder, home, when_running=True, once=True)
     assert killed, "no worker was seen running"
     assert proc.returncode == 0, err[-3000:]
     results = _results(home)
@@ -301,19 +311,9 @@ def test_a_worker_killed_mid_run_loses_no_document(tmp_path):
 def test_documents_whose_workers_keep_dying_fail_with_the_reason(tmp_path):
     """Every worker dies: each document ends failed with why (never left `processing` or dropped), the command
     exits 1 and nothing stays `running`."""
-    import threading
-
     folder, home = tmp_path / "in", tmp_path / "home"
     _native_folder(folder, 3)
-    proc = _popen_process(folder, home, workers=2)
-    stop = threading.Event()
-    t = threading.Thread(target=_kill_workers, args=(proc, home, False, False, stop))
-    t.start()
-    try:
-        out, err = proc.communicate(timeout=300)
-    finally:
-        stop.set()
-        t.join()
+    proc, out, err, _ = _process_while_killing_workers(folder, home, when_running=False, once=False)
     assert proc.returncode == 1, err[-3000:]
     results = _results(home)
     assert len(results) == 3, results
@@ -328,7 +328,6 @@ def test_terminating_the_command_stops_its_workers(tmp_path):
     """`kill` (SIGTERM) to `doc-pipeline process` while its workers run: the command stops them and exits; no
     worker is left running on its own."""
     import signal
-    import sqlite3
     import time
 
     from doc_pipeline.cli import process_descendants
@@ -340,12 +339,7 @@ def test_terminating_the_command_stops_its_workers(tmp_path):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         workers = process_descendants(proc.pid)
-        try:
-            with sqlite3.connect(home / "docpipe.db", timeout=5) as c:
-                running = c.execute("SELECT count(*) FROM step_checkpoints WHERE status='running'").fetchone()[0]
-        except sqlite3.OperationalError:
-            running = 0
-        if workers and running:
+        if workers and _steps_running(home):
             break
         time.sleep(0.01)
     assert workers and proc.poll() is None, "no worker was seen running"

@@ -9,6 +9,7 @@ import time
 import pytest
 from sqlalchemy import text
 
+from doc_pipeline.cli import proc_stat_fields
 from doc_pipeline.forked import run_forked
 
 
@@ -77,16 +78,9 @@ def test_children_are_terminated_when_the_caller_stops_early(parent_sigterm):
         assert time.monotonic() - before < 10
     finally:
         signal.signal(signal.SIGTERM, old)
-    mine = [p for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == os.getpid()]
+    mine = [p for p in os.listdir("/proc") if p.isdigit() and (proc_stat_fields(f"/proc/{p}/stat") or ["", ""])[1]
+            == str(os.getpid())]
     assert not mine, mine  # none left running, none left a zombie
-
-
-def _ppid(pid: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return int(fh.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def test_a_child_gets_its_own_database_connections(tmp_path):
