@@ -33,17 +33,19 @@ DEFAULT_PRELOAD = ["dagster", "dagster._cli.api", "doc_pipeline.definitions", "d
                    "dagster._core.storage.runs.sqlite.sqlite_run_storage",
                    "dagster._core.storage.schedules.sqlite.sqlite_schedule_storage"]
 
-_CONTEXTS: dict[tuple[str, ...], multiprocessing.context.BaseContext] = {}
 _LOCK = threading.Lock()
+_PRELOADED: list[tuple[str, ...]] = []
 
 
 def _forkserver(preload: tuple[str, ...]):
+    """multiprocessing's forkserver context: one forkserver per process, started at the first launch with the
+    first launcher's preload (a process holds one Dagster instance, so one launcher)."""
+    ctx = multiprocessing.get_context("forkserver")
     with _LOCK:
-        if preload not in _CONTEXTS:
-            ctx = multiprocessing.get_context("forkserver")
+        if not _PRELOADED:
             ctx.set_forkserver_preload(list(preload))
-            _CONTEXTS[preload] = ctx
-        return _CONTEXTS[preload]
+            _PRELOADED.append(preload)
+    return ctx
 
 
 def execute_run(run_id: str, instance_ref, environ: dict[str, str]) -> None:
