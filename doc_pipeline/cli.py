@@ -67,10 +67,9 @@ def ingest_path(path: Path, doc_type: str | None = None, applicant_id: str | Non
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def run_document(doc_id: str, instance, doc_workers: int | None = None) -> bool:
-    """One run for one document; `doc_workers` (the run tag docpipe/doc_workers) bounds its page threads when
-    it shares the cores with other runs."""
-    from doc_pipeline.assets._step import DOC_WORKERS_TAG
+def run_document(doc_id: str, instance, tags: dict[str, str] | None = None) -> bool:
+    """One run for one document; `tags` adds run tags (assets._step.shared_cores_tags when it shares the cores
+    with other runs)."""
     from doc_pipeline.assets.partitions import documents_partitions
 
     if not instance.has_dynamic_partition(documents_partitions.name, doc_id):
@@ -80,8 +79,7 @@ def run_document(doc_id: str, instance, doc_workers: int | None = None) -> bool:
     job = _definitions().resolve_job_def("process_document")
     with termination_signal_kept():
         res = job.execute_in_process(partition_key=doc_id, instance=instance, raise_on_error=False,
-                                     tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli",
-                                           **({DOC_WORKERS_TAG: str(doc_workers)} if doc_workers else {})},
+                                     tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli", **(tags or {})},
                                      run_config=QUIET_RUN_CONFIG)
     return res.success
 
@@ -129,39 +127,38 @@ def run_documents(doc_ids: list[str], instance, batch_size: int, sizes: dict[str
         instance.add_dynamic_partitions(documents_partitions.name, new)
     again = [[d] for d in doc_ids if d in existing]  # known partitions: one run each
     n = resolve_workers(s.process_workers if workers is None else workers)
-    if n > 1 and fork_unsafe_reason() is None:
+    forked = n > 1 and fork_unsafe_reason() is None
+    groups = again + _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes, spread=n if forked else 1)
+    if forked:
         _definitions().resolve_job_def("process_document")  # imported once here, not in every worker
-        groups = again + _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes, spread=n)
         yield from _run_groups_forked(groups, instance, n, reporter)
         return
-    for group in again + _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes):
+    for group in groups:
         t0 = time.perf_counter()
         _run_group(group, instance)
         yield RunGroup(group, time.perf_counter() - t0)
 
 
-def _run_group(group: list[str], instance, doc_workers: int | None = None) -> None:
+def _run_group(group: list[str], instance, tags: dict[str, str] | None = None) -> None:
     """One run over the group's partition range (one document: a run of its own); documents it did not finish
-    are run again alone."""
+    are run again alone. `tags` go on every run."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-    from doc_pipeline.assets._step import DOC_WORKERS_TAG
     from doc_pipeline.db import get_database, repo
     from doc_pipeline.instance import termination_signal_kept
 
     if len(group) == 1:
-        run_document(group[0], instance, doc_workers)
+        run_document(group[0], instance, tags)
         return
     db = get_database(get_settings().db_url)
     job = _definitions().resolve_job_def("process_document")
     with termination_signal_kept():
         job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG, tags={
             ASSET_PARTITION_RANGE_START_TAG: group[0], ASSET_PARTITION_RANGE_END_TAG: group[-1],
-            "docpipe/batch_size": str(len(group)), "docpipe/trigger": "cli",
-            **({DOC_WORKERS_TAG: str(doc_workers)} if doc_workers else {})})
+            "docpipe/batch_size": str(len(group)), "docpipe/trigger": "cli", **(tags or {})})
     for d in _unfinished(db, group):
         repo.close_reprocess_requests(db, d, reason="isolate")  # done here, not by a daemon later
-        run_document(d, instance, doc_workers)
+        run_document(d, instance, tags)
 
 
 def _unfinished(db, doc_ids: list[str]) -> list[str]:
@@ -175,17 +172,15 @@ def _run_groups_forked(groups: list[list[str]], instance, workers: int,
     """Each group in a forked worker process, `workers` at once. A worker that dies (a crash in a native library,
     the OOM killer) loses no document: those it left unfinished are run again alone, each in a new worker, and a
     document whose own worker dies too is recorded as failed with how the worker ended."""
+    from doc_pipeline.assets._step import shared_cores_tags
     from doc_pipeline.db import get_database, repo
     from doc_pipeline.forked import run_forked
 
-    at_once = min(workers, len(groups))
-    # the workers share the cores, as the runs of a burst do (sensors.plan_runs): each step works on
-    # cores // workers documents at a time
-    doc_workers = max(1, (os.cpu_count() or 1) // at_once) if at_once > 1 else None
+    side_by_side = shared_cores_tags(min(workers, len(groups)))  # the workers share the cores, as a burst's runs
     db = get_database(get_settings().db_url)
 
     def work(group: list[str]):
-        _run_group(group, instance, doc_workers)
+        _run_group(group, instance, side_by_side)
         return reporter.collect() if reporter is not None else None
 
     def outcomes(todo: list[list[str]], n: int):

@@ -130,8 +130,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             conns: dict[str, Connection] = {}
             self._batch_local.conns = conns
             try:
-                for event in events:
-                    self.store_event(event)
+                for entry in events:  # not `event`: that is sqlalchemy's, used for the connect pragmas
+                    self.store_event(entry)
                 # the run shards before the cross-run index: a reader of the index finds its run's rows
                 for shard in sorted(conns, key=lambda k: k == INDEX_SHARD_NAME):
                     conns[shard].commit()

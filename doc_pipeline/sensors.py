@@ -3,7 +3,6 @@
 
 import hashlib
 import json
-import os
 import time
 
 from dagster import (AssetKey, DefaultSensorStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult,
@@ -11,7 +10,7 @@ from dagster import (AssetKey, DefaultSensorStatus, RunRequest, RunsFilter, Sens
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sqlalchemy import select
 
-from doc_pipeline.assets._step import DOC_WORKERS_TAG
+from doc_pipeline.assets._step import shared_cores_tags
 from doc_pipeline.assets.partitions import documents_partitions
 from doc_pipeline.core.doc_ids import doc_id_for_key
 from doc_pipeline.core.models import STEPS
@@ -141,10 +140,8 @@ def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
     requests = [RunRequest(run_key=f"{d}:{etag[d]}", partition_key=d, tags=_doc_tags(d, paid))
                 for d in dict.fromkeys(d for d, _ in taken) if d not in added_set]
     chunks = _batches(added, max(1, batch_size), sizes or {}, max_batch_bytes, spread)
-    # runs of one burst run side by side: each works on cores // (runs at once) documents at a time, not on
-    # DOCPIPE_DOC_WORKERS each (3 runs x 2 documents would be 6 documents at once on 2 cores)
-    at_once = max(1, min(len(chunks), spread))
-    doc_workers = str(max(1, (os.cpu_count() or 1) // at_once)) if at_once > 1 and share_cores else None
+    # runs of one burst run side by side: each gets its share of the cores (where they share a host)
+    side_by_side = shared_cores_tags(min(len(chunks), spread)) if share_cores else {}
     for chunk in chunks:
         if len(chunk) == 1 or any(d in paid for d in chunk):
             # runs that may pay for cloud OCR stay single, so the paid-OCR tag limit bounds just them
@@ -154,8 +151,7 @@ def plan_runs(taken: list[tuple[str, str]], added: list[str], batch_size: int,
         digest = hashlib.sha1("|".join(f"{d}:{etag[d]}" for d in chunk).encode()).hexdigest()[:16]
         requests.append(RunRequest(run_key=f"batch:{digest}", tags={
             ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
-            "docpipe/batch_size": str(len(chunk)), "docpipe/trigger": "raw",
-            **({DOC_WORKERS_TAG: doc_workers} if doc_workers else {})}))
+            "docpipe/batch_size": str(len(chunk)), "docpipe/trigger": "raw", **side_by_side}))
     return requests
 
 

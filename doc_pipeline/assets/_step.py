@@ -2,6 +2,7 @@
 
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -101,6 +102,15 @@ PerDocument = Callable[[AssetExecutionContext, DocPipelineResource, str], StepOu
 
 
 DOC_WORKERS_TAG = "docpipe/doc_workers"  # set by the raw/ sensor on the runs of a burst that run side by side
+
+
+def shared_cores_tags(runs_at_once: int) -> dict[str, str]:
+    """Run tags for one of `runs_at_once` runs side by side on this host's cores (a burst's runs, the worker
+    processes of `doc-pipeline process`): each works on cores // runs documents and page threads at a time, not
+    on DOCPIPE_DOC_WORKERS each (3 runs x 2 documents would be 6 documents at once on 2 cores). No tag alone."""
+    if runs_at_once <= 1:
+        return {}
+    return {DOC_WORKERS_TAG: str(max(1, (os.cpu_count() or 1) // runs_at_once))}
 
 
 def doc_workers_for(run_tags: Mapping[str, str], default: int) -> int:

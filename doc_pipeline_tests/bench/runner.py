@@ -148,8 +148,8 @@ def process_folder(folder: Path, progress=None, batch_size: int | None = None,
     s = get_settings()
     ensure_dagster_home(s)
     instance = DagsterInstance.get()
-    # the pipeline's code is imported before the clock starts, as the baselines import pdfplumber or start the
-    # tesseract CLI outside theirs (interpreter start-up is not throughput; the child's wall time still has it)
+    # the pipeline's code is imported before the clock starts, as the native baseline imports pdfplumber before
+    # its clock (interpreter start-up is not throughput; the child's wall time still has it)
     from doc_pipeline.definitions import defs
 
     defs.resolve_job_def("process_document")
@@ -164,13 +164,12 @@ def process_folder(folder: Path, progress=None, batch_size: int | None = None,
     ingest_wall, ingest_cpu = (time.perf_counter() - loop_t0) / max(1, len(paths)), \
         (cpu_seconds() - loop_cpu0) / max(1, len(paths))
     sizes = {d: p.stat().st_size for d, p in paths.items()}
-    t0, cpu0 = time.perf_counter(), cpu_seconds()
+    cpu0 = cpu_seconds()
     for group in run_documents(list(paths), instance, s.run_batch_size if batch_size is None else batch_size,
                                sizes, s.run_batch_max_bytes, workers=workers, reporter=recorder):
         chunk = group.doc_ids
-        # a worker process's group: its own wall and CPU; in this process: the time since the last group
-        wall, cpu = ((group.wall_s, group.cpu_s) if group.cpu_s is not None
-                     else (time.perf_counter() - t0, cpu_seconds() - cpu0))
+        # a worker process's group: its own CPU; in this process: the CPU since the last group
+        wall, cpu = group.wall_s, group.cpu_s if group.cpu_s is not None else cpu_seconds() - cpu0
         results = {d: build_result(d, store, db) for d in chunk}
         run_ids = {rid for r in results.values() for rid in (r.meta.get("run_ids") or [])}
         stage_cpu, stage_wall = recorder.for_runs(run_ids)
@@ -199,7 +198,7 @@ def process_folder(folder: Path, progress=None, batch_size: int | None = None,
             rows.append(row)
             if progress:
                 progress(row)
-        t0, cpu0 = time.perf_counter(), cpu_seconds()
+        cpu0 = cpu_seconds()
     summary = {"documents": len(rows), "pages": sum(r.pages for r in rows),
                "done": sum(r.status == "done" for r in rows), "failed": sum(r.status != "done" for r in rows),
                "seconds": round(time.perf_counter() - loop_t0, 3), "cpu_seconds": round(cpu_seconds() - loop_cpu0, 3),
