@@ -70,6 +70,7 @@ def _child(fn: Callable[[T], Any], item: T, r: int, w: int, sigterm) -> None:
     """The child's whole life: it never returns into the parent's code (os._exit whatever happens)."""
     code = 1
     try:
+        os.setpgid(0, 0)  # its own process group: what it starts can be found and stopped when it ends
         os.close(r)
         if sigterm is not None:  # the child's own runs handle SIGTERM as they would in the parent, but a worker
             # always stops when its parent stops it (a parent that ignores SIGTERM still gets a stoppable child)
@@ -126,6 +127,7 @@ def run_forked(fn: Callable[[T], Any], items: Iterable[T], workers: int) -> Iter
                 os.close(r)
                 pid, item, t0, chunks = running.pop(r)
                 _, status, usage = os.wait4(pid, 0)
+                _stop_group(pid)
                 reason = _exit_reason(status)
                 value = pickle.loads(b"".join(chunks)) if reason is None and chunks else None
                 yield ChildOutcome(item, reason is None, reason, value, time.perf_counter() - t0,
@@ -138,6 +140,7 @@ def run_forked(fn: Callable[[T], Any], items: Iterable[T], workers: int) -> Iter
                 pass
         for r, (pid, *_rest) in running.items():
             _reap(pid)
+            _stop_group(pid)
             os.close(r)
         sel.close()
         if restore is not None:
@@ -169,6 +172,17 @@ def _terminate_raises():
     _raise.original = original  # type: ignore[attr-defined]
     signal.signal(signal.SIGTERM, _raise)
     return previous, original
+
+
+def _stop_group(pid: int) -> None:
+    """Kill what a child left behind in its process group. A child killed mid-run (the OOM killer, a crash) cannot
+    stop the processes it started: Dagster's `tail -F` that mirrors a run's compute logs (and the watcher meant to
+    kill it, when that went too) kept the command's stdout open, so whatever read it (a pipe, `| jq`, a test)
+    waited for ever. The group outlives the child's pid, so its number is not reused while such processes remain."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _reap(pid: int, grace_s: float = 30.0) -> None:

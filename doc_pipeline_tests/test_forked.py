@@ -56,6 +56,36 @@ def test_how_a_child_ended_is_reported():
     assert got["kill"].reason == "killed by signal 9 (SIGKILL)"
 
 
+
+def _start_then_end(item):
+    """Start a process that holds our stdout (as Dagster's compute-log `tail -F` does), then end as `item` says."""
+    sleeper = subprocess.Popen(["sleep", "300"])
+    with open(f"{item['pids']}", "a") as fh:
+        fh.write(f"{sleeper.pid}\n")
+    if item["end"] == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item["end"]
+
+
+def _alive(pid: int) -> bool:
+    fields = proc_stat_fields(f"/proc/{pid}/stat")
+    return fields is not None and fields[2] != "Z"
+
+
+@pytest.mark.parametrize("end", ["killed", "returned"])
+def test_what_a_child_started_does_not_outlive_it(tmp_path, end):
+    """A child killed mid-run cannot stop what it started; left running, such a process (Dagster's log `tail`)
+    kept the command's stdout open and `doc-pipeline process ... | reader` never ended. The parent stops it."""
+    pids = tmp_path / "pids"
+    pids.touch()
+    (o,) = run_forked(_start_then_end, [{"pids": str(pids), "end": end}], workers=1)
+    assert o.ok == (end == "returned")
+    (sleeper,) = [int(x) for x in pids.read_text().split()]
+    deadline = time.monotonic() + 5
+    while _alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(sleeper)
+
 def _quick_or_long(item):
     if item:
         time.sleep(60)
