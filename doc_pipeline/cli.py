@@ -74,14 +74,36 @@ def run_document(doc_id: str, instance, tags: dict[str, str] | None = None) -> b
 
     if not instance.has_dynamic_partition(documents_partitions.name, doc_id):
         instance.add_dynamic_partitions(documents_partitions.name, [doc_id])
+    return _execute_run([doc_id], instance, partition_key=doc_id,
+                        tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli", **(tags or {})})
+
+
+class RunStopped(KeyboardInterrupt):
+    """A run of `doc-pipeline process` was interrupted (Ctrl-C, SIGTERM): the command stops, it does not go on."""
+
+
+def _execute_run(doc_ids: list[str], instance, **kwargs) -> bool:
+    """One in-process run of the pipeline over `doc_ids`; whether it succeeded. Dagster turns Ctrl-C or SIGTERM
+    during a run into a failed run and returns: the caller would then have gone on (re-running the batch's
+    documents alone, then the next batches), so a stop was not a stop. Here an interrupted run marks its
+    unfinished documents failed with the reason (retryable, none left `processing`) and raises RunStopped."""
+    from doc_pipeline.db import get_database, repo
     from doc_pipeline.instance import termination_signal_kept
 
     job = _definitions().resolve_job_def("process_document")
     with termination_signal_kept():
-        res = job.execute_in_process(partition_key=doc_id, instance=instance, raise_on_error=False,
-                                     tags={"docpipe/doc_id": doc_id, "docpipe/trigger": "cli", **(tags or {})},
-                                     run_config=QUIET_RUN_CONFIG)
+        res = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG, **kwargs)
+    if not res.success and _interrupted(res):
+        repo.run_stopped(get_database(get_settings().db_url), doc_ids,
+                         f"stopped: its run {res.run_id} was interrupted (Ctrl-C or SIGTERM); process it again")
+        raise RunStopped()
     return res.success
+
+
+def _interrupted(res) -> bool:
+    failure = next((e for e in res.all_events if e.is_run_failure), None)
+    error = getattr(failure.event_specific_data, "error", None) if failure is not None else None
+    return error is not None and error.cls_name == "DagsterExecutionInterruptedError"
 
 
 @dataclass
@@ -145,17 +167,14 @@ def _run_group(group: list[str], instance, tags: dict[str, str] | None = None) -
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from doc_pipeline.db import get_database, repo
-    from doc_pipeline.instance import termination_signal_kept
 
     if len(group) == 1:
         run_document(group[0], instance, tags)
         return
     db = get_database(get_settings().db_url)
-    job = _definitions().resolve_job_def("process_document")
-    with termination_signal_kept():
-        job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG, tags={
-            ASSET_PARTITION_RANGE_START_TAG: group[0], ASSET_PARTITION_RANGE_END_TAG: group[-1],
-            "docpipe/batch_size": str(len(group)), "docpipe/trigger": "cli", **(tags or {})})
+    _execute_run(group, instance, tags={
+        ASSET_PARTITION_RANGE_START_TAG: group[0], ASSET_PARTITION_RANGE_END_TAG: group[-1],
+        "docpipe/batch_size": str(len(group)), "docpipe/trigger": "cli", **(tags or {})})
     for d in _unfinished(db, group):
         repo.close_reprocess_requests(db, d, reason="isolate")  # done here, not by a daemon later
         run_document(d, instance, tags)
@@ -249,7 +268,8 @@ def process(paths: list[Path] = typer.Argument(..., exists=True, help="files or 
         sizes = {d: p.stat().st_size for d, p in paths.items()}
         # runs over batches of documents (DOCPIPE_RUN_BATCH_SIZE), like the raw/ sensor: Dagster's per-run cost
         # is paid once per batch; every document keeps its own partition and status
-        for group in run_documents(list(paths), instance, s.run_batch_size, sizes, s.run_batch_max_bytes):
+        groups = run_documents(list(paths), instance, s.run_batch_size, sizes, s.run_batch_max_bytes)
+        for group in _until_stopped(groups):
             seconds = group.wall_s / len(group.doc_ids)  # a batch's wall time, shared by its documents
             for doc_id in group.doc_ids:
                 result = build_result(doc_id, store, db)
@@ -279,6 +299,15 @@ def process(paths: list[Path] = typer.Argument(..., exists=True, help="files or 
             if r.error:
                 out.print(f"[red]{path.name}: {r.error}[/red]")
     raise typer.Exit(1 if failed else 0)
+
+
+def _until_stopped(groups: Iterator[RunGroup]) -> Iterator[RunGroup]:
+    try:
+        yield from groups
+    except KeyboardInterrupt:  # RunStopped (a run interrupted in this process), or Ctrl-C while workers ran
+        console.print("[red]stopped: the documents of the interrupted run are marked failed (`stopped: ...`); "
+                      "run the command again to process them[/red]")
+        raise typer.Exit(128 + signal.SIGINT) from None
 
 
 def _show_result(r) -> None:

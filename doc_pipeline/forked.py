@@ -79,6 +79,8 @@ def _child(fn: Callable[[T], Any], item: T, r: int, w: int, sigterm) -> None:
         with os.fdopen(w, "wb") as fh:
             fh.write(data)
         code = 0
+    except KeyboardInterrupt:  # told to stop (its run interrupted by the parent's SIGTERM): no traceback
+        code = 128 + signal.SIGINT
     except BaseException:  # noqa: BLE001 - reported by the exit status; the traceback goes to stderr
         traceback.print_exc()
     finally:

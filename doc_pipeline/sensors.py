@@ -5,8 +5,9 @@ import hashlib
 import json
 import time
 
-from dagster import (AssetKey, DefaultSensorStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult,
-                     SkipReason, sensor)
+from dagster import (AssetKey, DagsterRunStatus, DefaultSensorStatus, RunRequest, RunsFilter,
+                     RunStatusSensorContext, SensorEvaluationContext, SensorResult, SkipReason, run_status_sensor,
+                     sensor)
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sqlalchemy import select
 
@@ -202,3 +203,30 @@ def reprocess_sensor(context: SensorEvaluationContext, docpipe: DocPipelineResou
     if not requests:
         return SkipReason("no pending reprocess requests")
     return requests
+
+
+def run_doc_ids(instance, run) -> list[str]:
+    """The documents a run worked on: its partition, or every document partition of its range."""
+    tags = run.tags
+    if tags.get("dagster/partition"):
+        return [tags["dagster/partition"]]
+    start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if not start or not end:
+        return []
+    keys = instance.get_dynamic_partitions(documents_partitions.name)
+    if start not in keys or end not in keys:
+        return []
+    return keys[keys.index(start):keys.index(end) + 1]
+
+
+@run_status_sensor(run_status=DagsterRunStatus.CANCELED, default_status=DefaultSensorStatus.RUNNING,
+                   minimum_interval_seconds=SENSOR_MIN_INTERVAL_SECONDS,
+                   description="A run terminated in the UI (or by `dagster run terminate`) stops inside a step: its "
+                               "unfinished documents are marked failed as stopped, so none stays `processing`.")
+def canceled_runs_sensor(context: RunStatusSensorContext, docpipe: DocPipelineResource):
+    run = context.dagster_run
+    marked = repo.run_stopped(docpipe.db(), run_doc_ids(context.instance, run),
+                              f"stopped: its run {run.run_id} was canceled; retry it (POST /retry/<doc_id>)",
+                              run_id=run.run_id)
+    for doc_id in marked:
+        repo.audit(docpipe.db(), "pipeline", "document_stopped", doc_id, {"run_id": run.run_id})

@@ -348,6 +348,45 @@ def test_terminating_the_command_stops_its_workers(tmp_path):
     assert proc.returncode != 0
     alive = [p for p in workers if os.path.exists(f"/proc/{p}") and "Z" not in open(f"/proc/{p}/stat").read().split(")")[-1][:3]]
     assert not alive, alive
+    _stopped_cleanly(home, runs=2)  # the two workers' batch runs, and no document run again alone after them
+
+
+def _stopped_cleanly(home: Path, runs: int) -> None:
+    """After a stop: no more Dagster runs than `runs` (the command did not go on to re-run the stopped documents
+    alone, nor start the next batches), every document either done or failed as stopped (none `processing`),
+    no step `running`, no run STARTED."""
+    import sqlite3
+
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert len(instance.get_runs()) <= runs, [r.tags for r in instance.get_runs()]
+    with sqlite3.connect(home / "docpipe.db") as c:
+        docs = c.execute("SELECT status, error FROM documents").fetchall()
+    assert all(st == "done" or (st == "failed" and err.startswith("stopped: ")) for st, err in docs), docs
+    assert any(st == "failed" for st, _ in docs), docs  # the stop came while documents were in their steps
+    _no_run_left_started(home)
+
+
+def test_ctrl_c_stops_the_command_instead_of_carrying_on(tmp_path):
+    """Ctrl-C (SIGINT) to `doc-pipeline process` running in its own process: Dagster turns it into a failed run
+    and returns; the command used to carry on (each document of the batch again alone, then the next batches).
+    Now it stops at once, exit status 130, the batch's unfinished documents failed as stopped (retryable)."""
+    import signal
+    import time
+
+    folder, home = tmp_path / "in", tmp_path / "home"
+    _native_folder(folder, 4, pages=6)
+    proc = _popen_process(folder, home, workers=1)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not _steps_running(home):
+        time.sleep(0.01)
+    assert proc.poll() is None, "the command ended before a step was seen running"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    assert "stopped" in err
+    _stopped_cleanly(home, runs=1)
 
 
 def test_workers_with_postgres_and_s3(tmp_path, pg_url, s3_bucket):

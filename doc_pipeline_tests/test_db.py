@@ -69,6 +69,33 @@ def test_step_checkpoints(db):
         assert s.get(StepCheckpoint, ("nobody", "ocr_text")) is None
 
 
+
+def test_a_stopped_run_fails_only_its_own_unfinished_documents(db):
+    """run_stopped (Ctrl-C in `doc-pipeline process`, a run canceled in the UI): the run's open documents are
+    failed as stopped and their running step closed; a document that ended keeps its outcome; with the run's id
+    (the daemon's report can come late) a document a newer run has taken up since is left to that run."""
+    from doc_pipeline.db import StepCheckpoint
+
+    for d in ("mid", "done", "bad", "retaken", "waiting"):
+        repo.register_document(db, d, f"raw/{d}.pdf", "v1", source="drop")
+    for d in ("mid", "done", "bad", "retaken"):
+        repo.step_started(db, d, "raw_pdf", "run-1")
+    repo.update_document(db, "done", status="done")
+    repo.update_document(db, "bad", status="failed", error="encrypted")
+    repo.step_started(db, "retaken", "raw_pdf", "run-2")  # retried after the cancel, before its report
+    marked = repo.run_stopped(db, ["mid", "done", "bad", "retaken", "waiting"], "stopped: run-1", run_id="run-1")
+    assert sorted(marked) == ["mid", "waiting"]
+    states = {d: (x.status, x.error) for d in ("mid", "done", "bad", "retaken", "waiting")
+              if (x := repo.get_document(db, d))}
+    assert states == {"mid": ("failed", "stopped: run-1"), "done": ("done", None), "bad": ("failed", "encrypted"),
+                      "retaken": ("processing", None), "waiting": ("failed", "stopped: run-1")}
+    with db.session() as s:
+        assert s.get(StepCheckpoint, ("mid", "raw_pdf")).status == "failed"
+        assert s.get(StepCheckpoint, ("retaken", "raw_pdf")).status == "running"
+    # without a run id (the command that ran the run itself): every open document of the run
+    assert repo.run_stopped(db, ["retaken"], "stopped: run-2") == ["retaken"]
+
+
 def test_embedded_sqlite_uses_wal_without_fsync_per_commit(tmp_path):
     """Every connection of the embedded database: WAL journal, synchronous=NORMAL (1), foreign keys on."""
     from sqlalchemy import text

@@ -76,3 +76,25 @@ def test_a_run_is_forked_warm_executes_and_can_be_terminated(docpipe_home):
     run = _wait_status(h.instance, run_id, lambda r: r.is_finished, 60)
     assert run.status == DagsterRunStatus.CANCELED, run.status
     assert not h.instance.run_launcher.terminate(run_id)  # finished: nothing to terminate
+
+    # the step it stopped in leaves the document `processing` with the step `running`, until the daemon's
+    # canceled_runs_sensor marks it failed as stopped (retryable)
+    from dagster import DagsterEventType, build_run_status_sensor_context
+
+    from doc_pipeline.sensors import canceled_runs_sensor
+
+    assert repo.get_document(dp.db(), scan).status == "processing"
+    canceled = next(e.dagster_event for e in h.instance.all_logs(run_id)
+                    if e.dagster_event and e.dagster_event.event_type == DagsterEventType.RUN_CANCELED)
+    canceled_runs_sensor(build_run_status_sensor_context("canceled_runs_sensor", canceled, h.instance, run,
+                                                         resources={"docpipe": dp}))
+    doc = repo.get_document(dp.db(), scan)
+    assert doc.status == "failed" and doc.error.startswith("stopped: ") and run_id in doc.error, doc.error
+    with dp.db().session() as s:
+        from sqlalchemy import func, select
+
+        from doc_pipeline.db import StepCheckpoint
+
+        assert not s.scalar(select(func.count()).select_from(StepCheckpoint).where(
+            StepCheckpoint.doc_id == scan, StepCheckpoint.status == "running"))
+    assert repo.get_document(dp.db(), invoice).status == "done"  # another run's document: untouched

@@ -83,6 +83,28 @@ def worker_died(db: Database, doc_id: str, reason: str) -> None:
                                                                        updated_at=t))
 
 
+def run_stopped(db: Database, doc_ids: list[str], reason: str, run_id: str | None = None) -> list[str]:
+    """The documents of a run that was stopped (Ctrl-C, SIGTERM, a terminated run) and had not ended: failed with
+    the reason, so they can be retried and none stays `processing` with a step `running` for ever. A document that
+    already ended (done, or failed on its content) keeps its outcome. With `run_id` (a report that may come late)
+    a document another run has taken up since (its current step started by that run) is left to that run.
+    Returns the documents marked."""
+    t = now()
+    cp, doc = StepCheckpoint.__table__, Document.__table__
+    with db.begin() as conn:
+        rows = conn.execute(select(doc.c.doc_id, doc.c.status, doc.c.current_step, cp.c.run_id).select_from(
+            doc.outerjoin(cp, (cp.c.doc_id == doc.c.doc_id) & (cp.c.step == doc.c.current_step))).where(
+            doc.c.doc_id.in_(doc_ids), doc.c.status.in_(("queued", "processing"))))
+        open_ = [d for d, status, step, last_run in rows
+                 if run_id is None or (last_run == run_id if step else status == "queued")]
+        if open_:
+            conn.execute(update(cp).where(cp.c.doc_id.in_(open_), cp.c.status == "running").values(
+                status="failed", finished_at=t, error=clean_text(reason, 2000)))
+            conn.execute(update(doc).where(doc.c.doc_id.in_(open_)).values(
+                status="failed", error=clean_text(reason, 2000), current_step=None, updated_at=t))
+    return open_
+
+
 def step_started(db: Database, doc_id: str, step: str, run_id: str | None) -> None:
     # Core statements, not the ORM: every document writes this and step_finished for each of its 7 steps, and
     # the ORM's get-modify-flush (three SELECTs and a unit of work) cost ~1 ms a pair (docs/PERFORMANCE.md item 56)
