@@ -217,7 +217,7 @@ def _run_groups_forked(groups: list[list[str]], instance, workers: int,
                 if not again.ok:
                     reason = f"the worker process running it ended ({again.reason}), also when run alone"
                     _fail_started_runs(instance, again.item, reason)
-                    repo.worker_died(db, again.item[0], reason)
+                    repo.run_stopped(db, again.item, reason)
         yield RunGroup(oc.item, wall, cpu)
 
 

@@ -224,9 +224,9 @@ def run_doc_ids(instance, run) -> list[str]:
                    description="A run terminated in the UI (or by `dagster run terminate`) stops inside a step: its "
                                "unfinished documents are marked failed as stopped, so none stays `processing`.")
 def canceled_runs_sensor(context: RunStatusSensorContext, docpipe: DocPipelineResource):
-    run = context.dagster_run
-    marked = repo.run_stopped(docpipe.db(), run_doc_ids(context.instance, run),
+    run, db = context.dagster_run, docpipe.db()
+    marked = repo.run_stopped(db, run_doc_ids(context.instance, run),
                               f"stopped: its run {run.run_id} was canceled; retry it (POST /retry/<doc_id>)",
                               run_id=run.run_id)
     for doc_id in marked:
-        repo.audit(docpipe.db(), "pipeline", "document_stopped", doc_id, {"run_id": run.run_id})
+        repo.audit(db, "pipeline", "document_stopped", doc_id, {"run_id": run.run_id})

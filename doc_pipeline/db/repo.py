@@ -71,21 +71,9 @@ def update_document(db: Database, doc_id: str, **values) -> None:
         doc.updated_at = now()
 
 
-def worker_died(db: Database, doc_id: str, reason: str) -> None:
-    """A document whose worker process died under it (doc-pipeline process): failed with the reason, and the step
-    the worker was in no longer shows as running."""
-    t = now()
-    cp, doc = StepCheckpoint.__table__, Document.__table__
-    with db.begin() as conn:
-        conn.execute(update(cp).where(cp.c.doc_id == doc_id, cp.c.status == "running").values(
-            status="failed", finished_at=t, error=clean_text(reason, 2000)))
-        conn.execute(update(doc).where(doc.c.doc_id == doc_id).values(status="failed", error=clean_text(reason, 2000),
-                                                                       updated_at=t))
-
-
 def run_stopped(db: Database, doc_ids: list[str], reason: str, run_id: str | None = None) -> list[str]:
-    """The documents of a run that was stopped (Ctrl-C, SIGTERM, a terminated run) and had not ended: failed with
-    the reason, so they can be retried and none stays `processing` with a step `running` for ever. A document that
+    """The documents of a run that was stopped (Ctrl-C, SIGTERM, a terminated run, its worker process killed) and
+    had not ended: failed with the reason, so they can be retried and none stays `processing` with a step `running` for ever. A document that
     already ended (done, or failed on its content) keeps its outcome. With `run_id` (a report that may come late)
     a document another run has taken up since (its current step started by that run) is left to that run.
     Returns the documents marked."""
