@@ -19,11 +19,16 @@ Processes that read many runs (the webserver) would otherwise hold a connection 
 Dagster sends some events as batches (a run's planned materialisations, written by the daemon as it creates the
 run; a multi-partition step's materialisations) and, with `DAGSTER_EVENT_BATCH_SIZE` > 0, stores each batch with
 `store_event_batch`: here one transaction per database instead of a commit per event (docs/PERFORMANCE.md item 58).
+
+Both this storage and the Postgres one deployments use (`dagster_postgres_storage.py`) remember the documents'
+partition keys (`PartitionKeysCache`): Dagster reads the whole list about 30 times per run, so without it a run's
+cost grew with every document ever known (docs/PERFORMANCE.md item 63).
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -35,7 +40,9 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorageWatchdog,
 )
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from sqlalchemy import create_engine, event
+from dagster._core.storage.event_log.schema import DynamicPartitionsTable, SqlEventLogStorageMetadata
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.engine import Connection, Engine
 from watchdog.observers import Observer
 
@@ -50,7 +57,105 @@ def _wal_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
-class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+# Alembic's own version table, as `alembic stamp` creates it on SQLite
+_ALEMBIC_VERSION_DDL = ("CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\t"
+                        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)")
+_schema_head: list[str] = []  # the event log schema's Alembic head revision, found once a process
+
+
+def _event_log_head_revision() -> str:
+    if not _schema_head:
+        from alembic.script import ScriptDirectory
+        from dagster._core.storage.event_log.sqlite import sqlite_event_log
+        from dagster._core.storage.sql import get_alembic_config
+
+        config = get_alembic_config(sqlite_event_log.__file__)
+        _schema_head.append(ScriptDirectory.from_config(config).as_revision_number("head"))
+    return _schema_head[0]
+
+
+class _KeyList(list):
+    """A definition's keys as remembered, whose `index` is a lookup: Dagster cuts a run's range out of the whole
+    list with two `index` calls a read, each a scan of up to every key (370 ms a run with 100,000 documents
+    known). Each read gets its own list (a caller may change it: then `index` scans as usual); the key ->
+    position map is shared by the reads of one version and built at the first `index`."""
+
+    __slots__ = ("_shared", "_length")
+
+    def __init__(self, keys: tuple[str, ...], shared: list):
+        super().__init__(keys)
+        self._shared, self._length = shared, len(keys)  # shared: [the map, or None until the first index]
+
+    def index(self, key, *bounds):  # noqa: D102 - list.index
+        if bounds or len(self) != self._length:
+            return super().index(key, *bounds)
+        positions = self._shared[0]
+        if positions is None:  # built whole, then published: another thread never sees half a map
+            positions = {}
+            for i in range(self._length - 1, -1, -1):  # the first of equal keys wins, as in list.index
+                positions[self[i]] = i
+            self._shared[0] = positions
+        try:
+            return positions[key]
+        except KeyError:
+            raise ValueError(f"{key!r} is not in list") from None
+
+
+class PartitionKeysCache:
+    """Remembers each dynamic partitions definition's keys while they have not changed (a mixin for Dagster's SQL
+    event log storages).
+
+    Dagster resolves a run's partition range by reading the definition's whole key list, from the run's creation
+    (a planned event per asset) to every step (the run's keys, each input's and output's subset): 30 reads for a
+    run of the 7 assets. With 10,000 documents known each read fetched 10,000 rows, and a run over two documents
+    took 1.1 CPU s more than with none (docs/PERFORMANCE.md item 63). Here a read first asks for a fingerprint of
+    the definition's rows - their count, the highest id and that row's key - and returns the remembered list
+    while it is unchanged: an added partition raises the highest id (Postgres never reuses one), a deleted one
+    lowers the count, and SQLite, which gives a deleted highest id to the next row, would also have to be given
+    the same key back with every deletion balanced by an addition. Other processes' changes are seen at the next
+    read, as without the cache; this process's own changes forget the list at once."""
+
+    def _init_partition_keys_cache(self) -> None:
+        # no lock: single dict operations are atomic under the GIL, and a lock held by another thread at a
+        # fork (the run launcher forks from the daemon) would stay held in the child
+        self._partition_keys: dict[str, tuple[tuple, tuple[str, ...], list]] = {}
+
+    def _partition_keys_fingerprint(self, partitions_def_name: str) -> tuple:
+        t = DynamicPartitionsTable.c
+        of_def = t.partitions_def_name == partitions_def_name
+        with self.index_connection() as conn:
+            count, top = conn.execute(select(func.count(), func.max(t.id)).where(of_def)).one()
+            top_key = conn.execute(select(t.partition).where(t.id == top)).scalar() if top is not None else None
+        return count, top, top_key
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        self._check_partitions_table()
+        # the fingerprint is read before the keys: a change between the two reads leaves a fingerprint older
+        # than the list, so the next read fetches again (the other order could keep a stale list for ever)
+        fingerprint = self._partition_keys_fingerprint(partitions_def_name)
+        known = self._partition_keys.get(partitions_def_name)
+        if known is None or known[0] != fingerprint:
+            known = (fingerprint, tuple(super().get_dynamic_partitions(partitions_def_name)), [None])
+            self._partition_keys[partitions_def_name] = known
+        return _KeyList(known[1], known[2])
+
+    def _forget_partition_keys(self, partitions_def_name: str) -> None:
+        self._partition_keys.pop(partitions_def_name, None)
+
+    def add_dynamic_partitions(self, partitions_def_name: str, partition_keys) -> None:
+        self._forget_partition_keys(partitions_def_name)
+        super().add_dynamic_partitions(partitions_def_name, partition_keys)
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        self._forget_partition_keys(partitions_def_name)
+        super().delete_dynamic_partition(partitions_def_name, partition_key)
+
+    def wipe(self) -> None:
+        self._partition_keys.clear()
+        super().wipe()
+
+
+class PooledSqliteEventLogStorage(PartitionKeysCache, SqliteEventLogStorage):
     """`SqliteEventLogStorage` whose database connections outlive a single event (see the module doc).
 
     Configured in the embedded dagster.yaml::
@@ -68,6 +173,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines_pid = os.getpid()
         self._tables_present: set[str] = set()
         self._asset_key_index_cols = False
+        self._init_partition_keys_cache()
         super().__init__(base_dir, inst_data=inst_data)
 
     def has_table(self, table_name: str) -> bool:
@@ -92,17 +198,36 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         if engine is not None:
             self._engines.move_to_end(shard)
             return engine
+        new_run_shard = shard != INDEX_SHARD_NAME and not os.path.exists(self.path_for_shard(shard))
         engine = create_engine(self.conn_string_for_shard(shard), pool_size=1, max_overflow=4,
                                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
         event.listen(engine, "connect", _wal_pragmas)
         if shard not in self._initialized_dbs:
-            self._initdb(engine)
+            if not (new_run_shard and self._init_new_run_shard(engine)):
+                self._initdb(engine)
             self._initialized_dbs.add(shard)
         self._engines[shard] = engine
         run_shards = [k for k in self._engines if k != INDEX_SHARD_NAME]
         while len(run_shards) > MAX_OPEN_SHARDS:
             self._engines.pop(run_shards.pop(0)).dispose()
         return engine
+
+    def _init_new_run_shard(self, engine: Engine) -> bool:
+        """What Dagster's `_initdb` does to a new run's database - its tables, WAL, stamped with the schema's head
+        revision - without asking Alembic for the head each time: that loads every migration script from disk,
+        twice (the check, then the stamp), 60-85 ms of CPU for every run. False when another process was creating
+        the same database (the reader of a run's live log): Dagster's own set-up, which waits for it, follows."""
+        try:
+            SqlEventLogStorageMetadata.create_all(engine, checkfirst=False)  # a new file: nothing to look for
+            with engine.connect() as conn:
+                conn.execute(text("PRAGMA journal_mode=WAL"))
+                conn.execute(text(_ALEMBIC_VERSION_DDL))
+                conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:rev)"),
+                             {"rev": _event_log_head_revision()})
+                conn.commit()
+            return True
+        except (DatabaseError, sqlite3.DatabaseError):
+            return False
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
@@ -185,3 +310,4 @@ class _WalAwareWatchdog(SqliteEventLogStorageWatchdog):
     def on_modified(self, event) -> None:
         if event.src_path in self._patterns:
             self._process_log()
+

@@ -60,11 +60,24 @@ run_retries:
 
 
 def postgres_dagster_yaml(url: str) -> str:
+    """A Postgres instance like the production dagster.yaml's (its event log remembers partition keys)."""
     return f"""\
 telemetry:
   enabled: false
-storage:
-  postgres:
+run_storage:
+  module: dagster_postgres.run_storage
+  class: PostgresRunStorage
+  config:
+    postgres_url: "{url}"
+event_log_storage:
+  module: doc_pipeline.dagster_postgres_storage
+  class: CachedPostgresEventLogStorage
+  config:
+    postgres_url: "{url}"
+schedule_storage:
+  module: dagster_postgres.schedule_storage
+  class: PostgresScheduleStorage
+  config:
     postgres_url: "{url}"
 run_retries:
   enabled: true

@@ -236,3 +236,138 @@ def test_a_multi_partition_runs_events_reach_the_storage_in_batches(docpipe_home
     Harness().run_sensor_and_runs()
     assert sizes.count(3) >= 7  # each of the 7 steps' materialisations of the 3 documents, in one batch
     assert max(sizes) >= 21  # the run's planned materialisations (7 assets x 3 partitions) at its creation
+
+
+# --- partition keys remembered while unchanged (PartitionKeysCache, docs/PERFORMANCE.md item 63) -----------------
+
+def _counting_full_reads(monkeypatch) -> list[str]:
+    """Every read of a definition's whole key list that reaches the database (the cache's parent method)."""
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    reads: list[str] = []
+    real = SqlEventLogStorage.get_dynamic_partitions
+    monkeypatch.setattr(SqlEventLogStorage, "get_dynamic_partitions",
+                        lambda self, name: (reads.append(name), real(self, name))[1])
+    return reads
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_instances(request, tmp_path, monkeypatch):
+    """Two instances on one Dagster storage, as two processes (daemon and run worker) would have."""
+    if request.param == "sqlite":
+        from doc_pipeline.dagster_storage import PooledSqliteEventLogStorage as cls
+        from doc_pipeline.instance import EMBEDDED_DAGSTER_YAML
+
+        text = EMBEDDED_DAGSTER_YAML.format(home=tmp_path, max_runs=2)
+    else:
+        from doc_pipeline.dagster_postgres_storage import CachedPostgresEventLogStorage as cls
+        from doc_pipeline.instance import postgres_dagster_yaml
+
+        text = postgres_dagster_yaml(request.getfixturevalue("pg_url"))
+    (tmp_path / "dagster.yaml").write_text(text)
+    a, b = DagsterInstance.from_config(str(tmp_path)), DagsterInstance.from_config(str(tmp_path))
+    assert isinstance(a.event_log_storage, cls)
+    yield a, b
+    a.dispose()
+    b.dispose()
+
+
+def test_partition_keys_are_read_once_while_unchanged_and_anew_after_any_change(two_instances, monkeypatch):
+    a, b = two_instances
+    reads = _counting_full_reads(monkeypatch)
+    keys = [f"doc-{i:03d}" for i in range(40)]
+    a.add_dynamic_partitions("documents", keys)
+    for _ in range(5):
+        assert a.get_dynamic_partitions("documents") == keys
+    assert len(reads) == 1
+
+    b.add_dynamic_partitions("documents", ["doc-new"])  # another process adds one
+    assert a.get_dynamic_partitions("documents") == keys + ["doc-new"]
+    b.delete_dynamic_partition("documents", "doc-007")  # ...deletes one
+    assert a.get_dynamic_partitions("documents") == [k for k in keys if k != "doc-007"] + ["doc-new"]
+    # the newest deleted and another added: the same count, and SQLite gives the new row the freed highest id
+    b.delete_dynamic_partition("documents", "doc-new")
+    b.add_dynamic_partitions("documents", ["doc-other"])
+    assert a.get_dynamic_partitions("documents") == [k for k in keys if k != "doc-007"] + ["doc-other"]
+    a.add_dynamic_partitions("documents", ["doc-own"])  # this process's own change
+    assert a.get_dynamic_partitions("documents")[-1] == "doc-own"
+    assert len(reads) == 5
+    assert a.get_dynamic_partitions("documents") == b.get_dynamic_partitions("documents")
+    assert len(reads) == 6  # b's first read; a's answered from memory
+    assert a.get_dynamic_partitions("other_def") == []  # definitions are kept apart
+
+
+def test_a_runs_cost_does_not_grow_with_the_documents_known(docpipe_home, tmp_path, monkeypatch):
+    """Dagster resolves a run's partition range from the whole key list ~30 times a run (planned events, every
+    step's keys, inputs and outputs): with 10,000 documents known that was 1.1 CPU s a run. Now the list is read
+    from the database once while it does not change."""
+    from doc_pipeline.assets.partitions import documents_partitions
+    from doc_pipeline.cli import ingest_path, run_documents
+    from doc_pipeline.db import get_database, repo
+    from doc_pipeline.instance import ensure_dagster_home
+    from doc_pipeline.samples import native_invoice_pdf
+    from doc_pipeline.settings import get_settings
+
+    ensure_dagster_home()
+    instance = DagsterInstance.get()
+    try:
+        instance.add_dynamic_partitions(documents_partitions.name, [f"older-{i}" for i in range(300)])
+        ids = []
+        for name in ("a.pdf", "b.pdf"):
+            (tmp_path / name).write_bytes(native_invoice_pdf() + name.encode())
+            ids.append(ingest_path(tmp_path / name))
+        reads = _counting_full_reads(monkeypatch)
+        groups = list(run_documents(ids, instance, batch_size=2, workers=1))
+        assert [g.doc_ids for g in groups] == [ids]  # one run over the two new partitions
+        db = get_database(get_settings().db_url)
+        assert all(repo.get_document(db, d).status == "done" for d in ids)
+        # before: 30 reads (run creation 7, each step's keys 7, inputs 8, outputs 7, run_documents 1)
+        assert len(reads) <= 3, reads
+    finally:
+        instance.dispose()
+
+
+def test_remembered_keys_behave_as_a_list_with_a_fast_index():
+    from doc_pipeline.dagster_storage import _KeyList
+
+    shared = [None]
+    keys = tuple(f"k{i}" for i in range(1000))
+    a, b = _KeyList(keys, shared), _KeyList(keys, shared)
+    assert a == list(keys) and a[3:5] == ["k3", "k4"]
+    assert a.index("k999") == 999 and a.index("k0") == 0
+    assert shared[0] is not None and b.index("k500") == 500  # one map for the reads of one version
+    with pytest.raises(ValueError):
+        a.index("missing")
+    assert a.index("k10", 5, 20) == 10
+    b.insert(0, "new")  # a caller's own change: its copy scans, the others keep the map
+    assert b.index("k999") == 1000 and a.index("k999") == 999
+
+
+def test_a_new_run_database_is_the_one_dagster_would_make(instance, tmp_path):
+    """New run databases skip Alembic's script loading (60-85 ms a run) but must be exactly what Dagster's own
+    `_initdb` makes: the same tables and indexes, WAL, stamped with the schema's head revision."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.sql import check_alembic_revision, get_alembic_config
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from sqlalchemy import create_engine
+
+    storage = instance.event_log_storage
+    instance.report_runless_asset_event(AssetMaterialization(asset_key="a", partition="p"))  # index db first
+    storage._engine_for("fast-run")
+    ours = storage.path_for_shard("fast-run")
+    stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    stock._initdb(create_engine(stock.conn_string_for_shard("their-run")))
+    theirs = stock.path_for_shard("their-run")
+
+    def schema(path):
+        with sqlite3.connect(path) as c:
+            return sorted(c.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(), key=str)
+
+    assert schema(ours) == schema(theirs)
+    with sqlite3.connect(ours) as c:
+        assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with create_engine(f"sqlite:///{ours}").connect() as conn:
+        db_rev, head = check_alembic_revision(get_alembic_config(sqlite_event_log.__file__), conn)
+    assert db_rev == head and head
+    instance.report_runless_asset_event(AssetMaterialization(asset_key="a", partition="q"))
+    stock.dispose()

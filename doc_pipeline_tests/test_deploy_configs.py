@@ -42,7 +42,9 @@ def throwaway_pg_db(pg_url, pg_server):
 def test_production_dagster_yaml_loads_with_postgres(tmp_path, monkeypatch, throwaway_pg_db):
     from dagster import DagsterInstance
     from dagster._core.run_coordinator import QueuedRunCoordinator
-    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+    from dagster_postgres import PostgresRunStorage, PostgresScheduleStorage
+
+    from doc_pipeline.dagster_postgres_storage import CachedPostgresEventLogStorage
 
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
@@ -54,10 +56,11 @@ def test_production_dagster_yaml_loads_with_postgres(tmp_path, monkeypatch, thro
     instance = DagsterInstance.get()
     try:
         assert isinstance(instance.run_storage, PostgresRunStorage)
-        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.event_log_storage, CachedPostgresEventLogStorage)
         assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
         # the database named by the env var is the one in use, and it really stores things
-        assert f"/{throwaway_pg_db}" in instance.run_storage.postgres_url
+        for storage in (instance.run_storage, instance.event_log_storage, instance.schedule_storage):
+            assert f"/{throwaway_pg_db}" in storage.postgres_url
         instance.run_storage.set_cursor_values({"docpipe/test": "ok"})
         assert instance.run_storage.get_cursor_values({"docpipe/test"}) == {"docpipe/test": "ok"}
         assert instance.get_runs_count() == 0
@@ -111,9 +114,10 @@ def test_commented_run_launcher_choices_are_valid_yaml(marker, module, cls):
 
 def test_no_secrets_in_dagster_yaml():
     doc = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    db = doc["storage"]["postgres"]["postgres_db"]
-    for key in ("hostname", "port", "username", "password", "db_name"):
-        assert set(db[key]) == {"env"}, f"{key} must come from an environment variable"
+    for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+        db = doc[storage]["config"]["postgres_db"]
+        for key in ("hostname", "port", "username", "password", "db_name"):
+            assert set(db[key]) == {"env"}, f"{storage}: {key} must come from an environment variable"
 
 
 # ---------------------------------------------------------------------------------------------------------

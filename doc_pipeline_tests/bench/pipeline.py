@@ -44,9 +44,11 @@ def child_env(home: Path) -> dict:
     return env
 
 
-def run_pipeline(folder: Path, work: Path, timeout: float = 3600, env: dict[str, str] | None = None) -> PipelineRun:
+def run_pipeline(folder: Path, work: Path, timeout: float = 3600, env: dict[str, str] | None = None,
+                 home: Path | None = None) -> PipelineRun:
+    """`home`: an existing DOCPIPE_HOME to process in (default: a new one, `work`/home)."""
     work.mkdir(parents=True, exist_ok=True)
-    out_csv, summary_json, home = work / "report.csv", work / "summary.json", work / "home"
+    out_csv, summary_json, home = work / "report.csv", work / "summary.json", home or work / "home"
     log = (work / "benchmark.log").open("w")
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, str(BENCHMARK), str(folder), "--out", str(out_csv), "--home", str(home),
