@@ -27,7 +27,9 @@ from doc_pipeline_tests.bench.pipeline import ROOT, child_env
 
 TICK_LIMIT_S = 2.0
 STATUS_P95_LIMIT_MS = 100.0
-RUN_COST_LIMIT = 1.5  # CPU of runs with the documents known / in an empty home (noise on 2 shared vCPUs: +-20%)
+# CPU of runs with the documents known / in an empty home: 2.9 before the event logs remembered partition keys
+# (10,000 known), 1.3-1.6 after; what is left grows with Dagster's own asset-record reads (docs/PERFORMANCE.md 63)
+RUN_COST_LIMIT = 2.0
 RUN_DOCS, RUN_BATCH = 8, 2  # one-page native documents, in runs of 2: 4 runs, so per-run costs show
 DAY = 86400.0
 
