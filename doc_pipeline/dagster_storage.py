@@ -34,13 +34,13 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from dagster._core.storage.event_log.schema import DynamicPartitionsTable, SqlEventLogStorageMetadata
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._core.storage.event_log.schema import DynamicPartitionsTable, SqlEventLogStorageMetadata
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.engine import Connection, Engine
@@ -108,7 +108,7 @@ class PartitionKeysCache:
     Dagster resolves a run's partition range by reading the definition's whole key list, from the run's creation
     (a planned event per asset) to every step (the run's keys, each input's and output's subset): 30 reads for a
     run of the 7 assets. With 10,000 documents known each read fetched 10,000 rows, and a run over two documents
-    took 1.1 CPU s more than with none (docs/PERFORMANCE.md item 63). Here a read first asks for a fingerprint of
+    took 0.9-1.1 CPU s more than with none (docs/PERFORMANCE.md item 63). Here a read first asks for a fingerprint of
     the definition's rows - their count, the highest id and that row's key - and returns the remembered list
     while it is unchanged: an added partition raises the highest id (Postgres never reuses one), a deleted one
     lowers the count, and SQLite, which gives a deleted highest id to the next row, would also have to be given
@@ -310,4 +310,3 @@ class _WalAwareWatchdog(SqliteEventLogStorageWatchdog):
     def on_modified(self, event) -> None:
         if event.src_path in self._patterns:
             self._process_log()
-
