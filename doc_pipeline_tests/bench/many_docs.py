@@ -234,7 +234,7 @@ def measure_graphql(home: Path, dagster_home: str, work: Path, repeats: int = 5)
 def measure_runs(home: Path, work: Path) -> dict:
     """RUN_DOCS new one-page native documents processed in the seeded home and in an empty one (one process, runs
     of RUN_BATCH documents); CPU seconds of the processing loop each. Dagster resolves a run's partition range from
-    the definition's whole key list about 30 times a run, which made each run cost 1.1 CPU s more with 10,000
+    the definition's whole key list about 30 times a run, which made each run cost 0.9-1.1 CPU s more with 10,000
     documents known until the event log remembered the keys (docs/PERFORMANCE.md item 63)."""
     from doc_pipeline_tests.bench import inputs
     from doc_pipeline_tests.bench.pipeline import run_pipeline
