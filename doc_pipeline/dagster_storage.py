@@ -27,6 +27,7 @@ cost grew with every document ever known (docs/PERFORMANCE.md item 63).
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -60,18 +61,14 @@ def _wal_pragmas(dbapi_connection, _record) -> None:
 # Alembic's own version table, as `alembic stamp` creates it on SQLite
 _ALEMBIC_VERSION_DDL = ("CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\t"
                         "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)")
-_schema_head: list[str] = []  # the event log schema's Alembic head revision, found once a process
-
-
+@functools.cache
 def _event_log_head_revision() -> str:
-    if not _schema_head:
-        from alembic.script import ScriptDirectory
-        from dagster._core.storage.event_log.sqlite import sqlite_event_log
-        from dagster._core.storage.sql import get_alembic_config
+    """The event log schema's Alembic head revision, found once a process."""
+    from alembic.script import ScriptDirectory
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from dagster._core.storage.sql import get_alembic_config
 
-        config = get_alembic_config(sqlite_event_log.__file__)
-        _schema_head.append(ScriptDirectory.from_config(config).as_revision_number("head"))
-    return _schema_head[0]
+    return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__)).as_revision_number("head")
 
 
 class _KeyList(list):

@@ -5,9 +5,11 @@ import hashlib
 import json
 import time
 
-from dagster import (AssetKey, DagsterRunStatus, DefaultSensorStatus, RunRequest, RunsFilter,
+from dagster import (AssetKey, DagsterRunStatus, DefaultSensorStatus, PartitionKeyRange, RunRequest, RunsFilter,
                      RunStatusSensorContext, SensorEvaluationContext, SensorResult, SkipReason, run_status_sensor,
                      sensor)
+from dagster._core.definitions.partitions.context import partition_loading_context
+from dagster._core.errors import DagsterInvalidInvocationError
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sqlalchemy import select
 
@@ -213,10 +215,11 @@ def run_doc_ids(instance, run) -> list[str]:
     start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
     if not start or not end:
         return []
-    keys = instance.get_dynamic_partitions(documents_partitions.name)
-    if start not in keys or end not in keys:
+    try:  # Dagster's own range resolution (from the remembered key list: dagster_storage.PartitionKeysCache)
+        with partition_loading_context(dynamic_partitions_store=instance):
+            return list(documents_partitions.get_partition_keys_in_range(PartitionKeyRange(start, end)))
+    except DagsterInvalidInvocationError:  # a partition of the range was deleted since
         return []
-    return keys[keys.index(start):keys.index(end) + 1]
 
 
 @run_status_sensor(run_status=DagsterRunStatus.CANCELED, default_status=DefaultSensorStatus.RUNNING,

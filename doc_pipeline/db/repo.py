@@ -73,8 +73,8 @@ def update_document(db: Database, doc_id: str, **values) -> None:
 
 def run_stopped(db: Database, doc_ids: list[str], reason: str, run_id: str | None = None) -> list[str]:
     """The documents of a run that was stopped (Ctrl-C, SIGTERM, a terminated run, its worker process killed) and
-    had not ended: failed with the reason, so they can be retried and none stays `processing` with a step `running` for ever. A document that
-    already ended (done, or failed on its content) keeps its outcome. With `run_id` (a report that may come late)
+    had not ended: failed with the reason, so they can be retried and none stays `processing` with a step
+    `running` for ever. A document that already ended (done, or failed on its content) keeps its outcome. With `run_id` (a report that may come late)
     a document another run has taken up since (its current step started by that run) is left to that run.
     Returns the documents marked."""
     t = now()
