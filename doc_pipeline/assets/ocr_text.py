@@ -23,7 +23,8 @@ def ocr_text(context: AssetExecutionContext, docpipe: DocPipelineResource, doc_i
     reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang,
                             workers=page_workers_for(context.run.tags, s.ocr_workers),
                             tessdata=s.tessdata_prefix, recheck_below=s.ocr_recheck_below,
-                            layout_order=s.ocr_layout_order, escalate_below=s.ocr_escalate_below)
+                            layout_order=s.ocr_layout_order, escalate_below=s.ocr_escalate_below,
+                            checkboxes=s.ocr_checkboxes)
     raw_path = docpipe.local_raw_copy(raw.raw_key, raw.raw_version or raw.sha256)
     pages = reader.read_document(raw_path, raw, imgs, layout, load_image=store.get_bytes)
     pdf = searchable_pdf_bytes(raw, pages, raw_path, imgs, store.get_bytes) if s.searchable_pdf else None

@@ -11,10 +11,12 @@ from PIL import Image
 from doc_pipeline.core.models import LayoutResult, Page, PageImages, PageKind, RawDocument
 from doc_pipeline.core.ocr import get_engine
 from doc_pipeline.core.ocr.base import words_to_points
+from doc_pipeline.core.ocr.checkboxes import add_checkbox_words
 from doc_pipeline.core.ocr.reading_order import order_words
 from doc_pipeline.core.page_cache import open_page
 from doc_pipeline.core.parallel import ordered_map
 from doc_pipeline.core.pdf_pages import PAGE_MEMO, PDFIUM_LOCK
+from doc_pipeline.core.preprocess import baseline_script
 from doc_pipeline.core.text import mean_conf, words_to_text
 
 def engine_options(name: str, lang: str = "eng", tessdata: str | None = None, recheck_below: float = 0.8,
@@ -36,8 +38,11 @@ def rotation_applied(steps: list[str]) -> int:
 
 class PageTextReader:
     def __init__(self, ocr_engine: str = "fusion", lang: str = "eng", workers: int = 0, tessdata: str | None = None,
-                 recheck_below: float = 0.8, layout_order: bool = True, escalate_below: float = 0.9):
+                 recheck_below: float = 0.8, layout_order: bool = True, escalate_below: float = 0.9,
+                 checkboxes: bool = True):
         self.engine_name = ocr_engine
+        self.lang = lang
+        self.checkboxes = checkboxes
         self.engine_opts = engine_options(ocr_engine, lang, tessdata, recheck_below, escalate_below)
         self.workers = workers or os.cpu_count() or 1
         self.layout_order = layout_order
@@ -48,7 +53,10 @@ class PageTextReader:
         engine = get_engine(self.engine_name, **self.engine_opts)
         s = dpi / 72.0
         regions = [tuple(v * s for v in b) for b in regions_pt or []]
-        return words_to_points(order_words(engine.recognize(image, dpi), regions), dpi), engine.name
+        words = engine.recognize(image, dpi)
+        if self.checkboxes:
+            words = add_checkbox_words(words, image, latin_script=baseline_script(self.lang))
+        return words_to_points(order_words(words, regions), dpi), engine.name
 
     def read_document(self, path: str, raw: RawDocument, imgs: PageImages, layout: LayoutResult,
                       load_image: Callable[[str], bytes]) -> list[Page]:

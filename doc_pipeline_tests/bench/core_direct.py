@@ -41,7 +41,7 @@ def process_one(path: str) -> dict:
     layout = lay_out_document(path, raw, detect, engine.name, s.native_layout)
     reader = PageTextReader(ocr_engine=s.ocr_engine, lang=s.ocr_lang, workers=s.ocr_workers, tessdata=s.tessdata_prefix,
                             recheck_below=s.ocr_recheck_below, layout_order=s.ocr_layout_order,
-                            escalate_below=s.ocr_escalate_below)
+                            escalate_below=s.ocr_escalate_below, checkboxes=s.ocr_checkboxes)
     text_pages = reader.read_document(path, raw, imgs, layout, load_image=blobs.__getitem__)
     if s.searchable_pdf:  # ocr_text writes out/<doc_id>.pdf for scanned input
         searchable_pdf_bytes(raw, text_pages, path, imgs, blobs.__getitem__)
