@@ -70,9 +70,9 @@ def find_checkboxes(gray: np.ndarray, text_height_px: float) -> list[Checkbox]:
     """Free-standing square outlines about the size of the text on a grey page image (see the module doc).
 
     The ink is found at the page's resolution; pages whose text is `POOL_HEIGHT` pixels tall or more are searched
-    on ink pooled by a whole factor (a pooled pixel is ink when any of its pixels is, so a one-pixel outline stays
-    closed: 200-dpi office text, 25 px, is searched at half size), and what is found there is tested again, and
-    read for a tick, at full resolution."""
+    on ink pooled by a whole factor f (a pooled pixel is ink when f of its f x f pixels are, as many as a one-pixel
+    line across it inks, so an outline stays closed while specks vanish: 200-dpi office text, 25 px, is searched
+    at half size), and what is found there is tested again, and read for a tick, at full resolution."""
     import cv2
 
     ink = _ink(gray)
@@ -81,7 +81,9 @@ def find_checkboxes(gray: np.ndarray, text_height_px: float) -> list[Checkbox]:
     if f > 1:
         hh, ww = ink.shape[0] // f * f, ink.shape[1] // f * f
         pooled = cv2.resize(ink[:hh, :ww], (ww // f, hh // f), interpolation=cv2.INTER_AREA)
-        cv2.threshold(pooled, 0, 255, cv2.THRESH_BINARY, dst=pooled)
+        # ink when f of a block's f x f pixels are: a one-pixel line inks that many of every block it crosses, the
+        # specks of a scan (on a 200-dpi office page most of its components: one or two pixels) fewer
+        cv2.threshold(pooled, 255 / f - 1, 255, cv2.THRESH_BINARY, dst=pooled)
     boxes = _outlines(pooled, text_height_px / f, MIN_PX / f)
     if f > 1:  # pooling squares off letters (`B`, `D`): every candidate is tested again at full resolution
         boxes = sorted({b for c in boxes for b in _recheck(ink, c, f, text_height_px)})
