@@ -122,3 +122,17 @@ def test_the_page_reader_adds_checkboxes_and_the_setting_turns_them_off():
     assert texts[:6] == ["YES", TICKED_BOX, "NO", BALLOT_BOX, "MAYBE", BALLOT_BOX]
     off, _ = PageTextReader(ocr_engine="tesseract", workers=1, checkboxes=False).ocr_image(img, DPI)
     assert not any(w.text in (BALLOT_BOX, TICKED_BOX) for w in off)
+
+
+def test_odd_pages_never_break_the_reading():
+    """Bilevel, colour, tiny, blank and noisy pages, and words of any height: the words come back, boxes or not."""
+    rng = np.random.default_rng(3)
+    noise = Image.fromarray((rng.random((400, 600)) > 0.5).astype(np.uint8) * 255)
+    word = [OcrWord("Total", (10, 10, 60, 30), 0.9)]
+    cases = [(Image.new("1", (300, 200), 1), word), (Image.new("RGB", (300, 200), "white"), word),
+             (Image.new("L", (1, 1), 255), word), (Image.new("L", (300, 200), 0), word), (noise, word),
+             (noise, [OcrWord("Big", (0, 0, 600, 400), 0.9)]), (noise, [OcrWord("!", (5, 5, 6, 6), 0.9)]),
+             (noise, [])]
+    for img, words in cases:
+        out = add_checkbox_words(words, img)
+        assert [w.text for w in out[:len(words)]] == [w.text for w in words]
