@@ -17,7 +17,8 @@ itself (engine independent, after recognition, before reading order):
   answer to anything);
 * ink inside it (a cross or check mark the engine did not read) makes it ticked.
 
-PP-OCR reads a crossed box `☒` as the CJK character `区`: for Latin-script languages that word is a ticked box.
+PP-OCR reads a crossed box `☒` as the CJK character `区`: on pages read in a language of a baseline script
+(Latin, Cyrillic, Greek: `preprocess.baseline_script`, never a CJK one) that word is a ticked box.
 
 Measured on FUNSD (the 30 forms of ../shared/corpus, docs/OCR.md "Ninth round"); `DOCPIPE_OCR_CHECKBOXES=false`
 turns it off.
