@@ -318,26 +318,24 @@ def text_layer_words(page: pdfium.PdfPage) -> list[Word]:
             if box is None:
                 box, run = [l, b, r, t], [fl, fb, fr, ft]
             else:
-                if l < box[0]:
-                    box[0] = l
-                if b < box[1]:
-                    box[1] = b
-                if r > box[2]:
-                    box[2] = r
-                if t > box[3]:
-                    box[3] = t
-                if fl < run[0]:
-                    run[0] = fl
-                if fb < run[1]:
-                    run[1] = fb
-                if fr > run[2]:
-                    run[2] = fr
-                if ft > run[3]:
-                    run[3] = ft
+                _grow(box, l, b, r, t)
+                _grow(run, fl, fb, fr, ft)
         flush()
     finally:
         textpage.close()
     return words
+
+
+def _grow(box: list[float], l: float, b: float, r: float, t: float) -> None:
+    """Widen `box` ([l, b, r, t]) in place to hold another box: plain comparisons, as it runs per character."""
+    if l < box[0]:
+        box[0] = l
+    if b < box[1]:
+        box[1] = b
+    if r > box[2]:
+        box[2] = r
+    if t > box[3]:
+        box[3] = t
 
 
 def _along_text(box: tuple[float, float, float, float], quarter: int) -> tuple[float, float, float, float]:
