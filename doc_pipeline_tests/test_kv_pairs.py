@@ -133,6 +133,10 @@ def test_check_box_belongs_to_the_nearer_label_and_options_are_no_values():
     got = pairs(page(items))
     assert ("bill as shipped", "☑") in got and ("yes", "☑") in got
     assert not any(k in ("billing", "holes", "no", "bill later") for k, _ in got)
+    # the answer is typed: "checked", whatever mark was read (a tick read as "x" too)
+    assert {f.name: f.normalized for f in kv_pairs([page(items)])}["yes"] == "checked"
+    items[7] = (118, 120, "x")
+    assert {(f.name, f.value, f.normalized) for f in kv_pairs([page(items)])} >= {("yes", "x", "checked")}
 
 
 def test_column_of_printed_labels_with_values_right_of_them():

@@ -37,6 +37,7 @@ ENGINE = "layout-kv"
 GAP = 1.0  # phrase break: a gap wider than this many line heights (word gaps inside a phrase are ~0.3)
 MARKS = frozenset("xX✓✔☑☒■✗✘区")  # "区": how RapidOCR's Chinese/English model reads a crossed box ☒
 BOXES = frozenset("☐□")
+CHECKED = "checked"  # the normalized value of a ticked box's answer
 GLYPHS = (MARKS - frozenset("xX")) | BOXES  # box glyphs OCR may glue to the next word ("OTHER□", "□12 MOS.")
 # How much taller than the printed words an engine's word boxes are. The vertical thresholds here (a value running on
 # to the line under it, wrapped headers and cells, a label's second line) are in line heights of tight word boxes
@@ -636,7 +637,9 @@ def kv_pairs(pages: list[Page]) -> list[ExtractedField]:
             for pi, ph in enumerate(row):
                 right = row[pi + 1] if pi + 1 < len(row) else None
                 if id(ph) in ticked:  # a ticked box: the mark is the answer of its option's label
-                    fields.append(_pair(ph, _tick_value(ticked[id(ph)]), "check_box", page.page_no))
+                    f = _pair(ph, _tick_value(ticked[id(ph)]), "check_box", page.page_no)
+                    # typed like the other fields: whatever mark was read ("x", "☑"), the answer is "checked"
+                    fields.append(f.model_copy(update={"normalized": CHECKED}) if f else None)
                     continue
                 if _is_mark(ph.text) or id(ph) in taken:
                     continue
