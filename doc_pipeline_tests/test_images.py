@@ -118,3 +118,22 @@ def test_page_png_keeps_pixels_and_dpi_in_every_mode():
             decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
             assert np.array_equal(decoded if img.mode == "L" else decoded[:, :, ::-1], np.asarray(img))
         assert back.info["dpi"] == pytest.approx((dpi, dpi), abs=0.05)  # pixels per metre, rounded
+
+
+def test_component_stats_are_opencvs_with_small_labels_and_fall_back_past_65535():
+    """16-bit labels (a third of the time) give OpenCV's 32-bit stats exactly; an image with more components than
+    16 bits can number is labelled with 32 bits instead of failing."""
+    import cv2
+    import numpy as np
+
+    from doc_pipeline.core.images import component_stats
+
+    page = np.asarray(make_docs.text_image(["INVOICE 2024-0042", "Total due 97.99"], dpi=200))
+    ink = np.where(page < 128, 255, 0).astype(np.uint8)
+    expected = cv2.connectedComponentsWithStats(ink, connectivity=8, ltype=cv2.CV_32S)[2]
+    assert np.array_equal(component_stats(ink), expected) and len(expected) > 20
+    dots = np.zeros((600, 600), np.uint8)
+    dots[::2, ::2] = 255  # 90,000 one-pixel components
+    with pytest.raises(cv2.error):
+        cv2.connectedComponentsWithStats(dots, connectivity=8, ltype=cv2.CV_16U)
+    assert len(component_stats(dots)) == 90_001

@@ -27,6 +27,19 @@ def binary_small(gray, max_side: int):
     return bw
 
 
+def component_stats(binary):
+    """OpenCV's connected-component stats (8-connectivity; rows of x, y, w, h, area, the background first) of a
+    binary image. The label image OpenCV writes on the way is most of the cost: 16-bit labels take a third of the
+    time of 32-bit ones (a 1600 px page: 5 instead of 16 ms) and give the same stats; an image with more than
+    65,535 components (OpenCV refuses to overflow) is labelled with 32-bit labels instead."""
+    import cv2
+
+    try:
+        return cv2.connectedComponentsWithStats(binary, connectivity=8, ltype=cv2.CV_16U)[2]
+    except cv2.error:
+        return cv2.connectedComponentsWithStats(binary, connectivity=8, ltype=cv2.CV_32S)[2]
+
+
 class GlyphComponents:
     """The dark connected components of a page shrunk to `max_side` (Otsu threshold): what the text-size probe
     (median_glyph_height) and the upright test (preprocess.baseline_votes) both measure, computed once a page.
@@ -38,8 +51,7 @@ class GlyphComponents:
 
         gray = np.asarray(img.convert("L"))
         bw = binary_small(gray, max_side)
-        _, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
-        self.stats, self.shape, self.scale = stats[1:], bw.shape, min(1.0, max_side / max(gray.shape))
+        self.stats, self.shape, self.scale = component_stats(bw)[1:], bw.shape, min(1.0, max_side / max(gray.shape))
 
 
 def median_glyph_height(img: Image.Image, max_side: int = 1600, components: GlyphComponents | None = None,

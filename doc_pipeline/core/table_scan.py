@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from doc_pipeline.core.images import component_stats
 from doc_pipeline.core.models import BBox, Table, Word
 
 MIN_LINE_FRACTION = 0.04  # a ruling line is at least this share of the page width/height
@@ -45,7 +46,8 @@ def ruled_tables(image: Image.Image, dpi: int, words: list[Word], page_no: int) 
     vert = cv2.morphologyEx(binary, cv2.MORPH_OPEN,
                             cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(10, int(h * MIN_LINE_FRACTION)))))
     grid = cv2.dilate(cv2.bitwise_or(horiz, vert), np.ones((3, 3), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
+    stats = component_stats(grid)
+    n = len(stats)
     scale = 72.0 / dpi
     tables = []
     for i in range(1, n):
