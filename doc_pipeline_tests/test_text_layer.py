@@ -137,7 +137,7 @@ def test_the_writing_direction_frame_runs_along_sideways_and_upside_down_text():
 
     import pypdfium2.raw as pdfium_c
 
-    from doc_pipeline.core.pdf_pages import _along_text, _charbox, char_geometry
+    from doc_pipeline.core.pdf_pages import _along_text, char_geometry
 
     for angle in (90, 270, 180, 0):
         def draw(c, i, angle=angle):
@@ -156,7 +156,7 @@ def test_the_writing_direction_frame_runs_along_sideways_and_upside_down_text():
             assert abs(size - 11) < 0.01
             assert min(abs(a - pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)),
                        2 * math.pi - abs(a - pdfium_c.FPDFText_GetCharAngle(textpage.raw, i))) < 1e-3
-            left, right, bottom, top = _charbox(textpage, i)
+            left, bottom, right, top = textpage.get_charbox(i)
             frames.append(_along_text((left, bottom, right, top), round(a / (math.pi / 2)) % 4))
         textpage.close()
         starts = [f[0] for f in frames]

@@ -375,12 +375,6 @@ def char_geometry_reader(textpage, matrix=None) -> Callable[[int], tuple[float, 
     return read
 
 
-def _charbox(textpage, i: int) -> tuple[float, float, float, float]:
-    l, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
-    pdfium_c.FPDFText_GetCharBox(textpage.raw, i, l, r, b, t)
-    return l.value, r.value, b.value, t.value
-
-
 SIDEWAYS_SAMPLE = 400  # characters looked at per page to tell a sideways page; the share is all that matters
 MAX_PATH_SEGMENTS = 20_000  # more vector drawing than this (charts, maps): assume a grid may be there
 

@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from doc_pipeline.core.ocr.base import BALLOT_BOX, OcrWord, split_words
+from doc_pipeline.core.tables import overlap_fraction
 
 TICKED_BOX = "\u2611"  # ☑
 # PP-OCR's reading of a crossed box (☒) in a Latin-script page
@@ -168,14 +169,6 @@ def _outlines(bw: np.ndarray, text_height_px: float, min_px: float) -> list[tupl
     return kept
 
 
-def _area(box) -> int:
-    return max(1, (box[2] - box[0]) * (box[3] - box[1]))
-
-
-def _overlap(a, b) -> int:
-    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
 def _beside(box, words: list[OcrWord]) -> bool:
     """An OCR word on the box's line (their vertical middles overlap) within NEIGHBOUR box widths left or right."""
     x0, y0, x1, y1 = box
@@ -223,9 +216,8 @@ def add_checkbox_words(words: list[OcrWord], image: Image.Image, latin_script: b
     added: list[OcrWord] = []
     glyph_of: dict[int, OcrWord] = {}  # index of an engine's word that is its reading of a box -> the box's word
     for cb in boxes:
-        area = (cb.box_px[2] - cb.box_px[0]) * (cb.box_px[3] - cb.box_px[1])
-        over = [i for i, w in enumerate(words) if _overlap(cb.box_px, w.box_px) > COVERED * area
-                or _overlap(cb.box_px, w.box_px) >= 0.5 * _area(w.box_px)]  # over it, or read inside it
+        over = [i for i, w in enumerate(words) if overlap_fraction(cb.box_px, w.box_px) > COVERED
+                or overlap_fraction(w.box_px, cb.box_px) >= 0.5]  # over it, or read inside it
         mark = TICKED_BOX if cb.ticked else BALLOT_BOX
         if not cb.ticked and len(over) == 1 and _reads_the_box(words[over[0]], cb.box_px):
             # the engine read an empty outline itself as a letter (Tesseract: `O`, `TO`, `[]`): the box replaces
@@ -245,7 +237,7 @@ def _reads_the_box(word: OcrWord, box) -> bool:
     """A word of at most two characters lying within the box, other than a tick (an `x`, `✓` or `/` read inside
     a box is the engine's reading of the mark and stays)."""
     return (len(word.text) <= 2 and word.text not in TICK_READINGS
-            and _overlap(word.box_px, box) >= 0.7 * _area(word.box_px))
+            and overlap_fraction(word.box_px, box) >= 0.7)
 
 
 def _line_around(box, lines: dict[tuple[int, int], list[OcrWord]]) -> tuple[int, int] | None:
