@@ -153,6 +153,9 @@ def run_documents(doc_ids: list[str], instance, batch_size: int, sizes: dict[str
     groups = again + _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes, spread=n if forked else 1)
     if forked:
         _definitions().resolve_job_def("process_document")  # imported once here, not in every worker
+        prepare = getattr(instance.event_log_storage, "prepare_for_forked_runs", None)
+        if prepare is not None:  # the embedded storage's new-run database, made once here
+            prepare()
         yield from _run_groups_forked(groups, instance, n, reporter)
         return
     for group in groups:
@@ -183,7 +186,8 @@ def _run_group(group: list[str], instance, tags: dict[str, str] | None = None) -
 def _unfinished(db, doc_ids: list[str]) -> list[str]:
     from doc_pipeline.db import repo
 
-    return [d for d in doc_ids if (doc := repo.get_document(db, d)) is None or doc.status != "done"]
+    done = repo.done_documents(db, doc_ids)
+    return [d for d in doc_ids if d not in done]
 
 
 def _run_groups_forked(groups: list[list[str]], instance, workers: int,

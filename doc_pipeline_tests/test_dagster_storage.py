@@ -381,3 +381,43 @@ def test_a_new_run_database_is_the_one_dagster_would_make(instance, tmp_path, mo
                         classmethod(lambda cls, cfg: (loads.append(1), real(cls, cfg))[1]))
     storage._engine_for("another-run")
     assert loads == [] and Path(storage.path_for_shard("another-run")).exists()
+
+
+def test_new_run_databases_are_copies_of_one_made_once_per_dagster_version(instance, monkeypatch):
+    """The first new run database of a runs folder makes the empty template (a dot file Dagster does not list as
+    a run); every later one, in this process or another, is a copy that takes events at once. A name already
+    taken is never overwritten: Dagster's own set-up handles it."""
+    import os
+
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
+
+    from doc_pipeline.dagster_storage import PooledSqliteEventLogStorage
+
+    storage = instance.event_log_storage
+    storage.prepare_for_forked_runs()
+    runs_dir = Path(storage.path_for_shard("x")).parent
+    (template,) = runs_dir.glob(".run-database-dagster-*.sqlite")
+    made = []
+    real_create_all = SqlEventLogStorageMetadata.create_all
+    monkeypatch.setattr(SqlEventLogStorageMetadata, "create_all",
+                        lambda *a, **k: (made.append(1), real_create_all(*a, **k))[1])
+    other_process = PooledSqliteEventLogStorage(str(runs_dir))
+    for st, run_id in ((storage, "copied-run"), (other_process, "copied-run-2")):
+        st._engine_for(run_id)
+        with st.run_connection(run_id) as conn:  # the copy holds the tables
+            assert conn.exec_driver_sql("SELECT count(*) FROM event_logs").scalar() == 0
+    assert made == []  # no tables created: copies
+    assert not list(runs_dir.glob("*.part"))
+    assert str(template) not in {str(p) for p in runs_dir.glob("*.db")}  # not a run to Dagster
+    assert "copied-run" in {Path(p).stem for p in runs_dir.glob("*.db")}
+
+    # a database that appeared under the name meanwhile is kept as it is
+    taken = storage.path_for_shard("taken-run")
+    with sqlite3.connect(taken) as c:
+        c.execute("CREATE TABLE mine (x)")
+    assert storage._init_new_run_shard("taken-run") is False
+    with sqlite3.connect(taken) as c:
+        assert c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("mine",)]
+    assert not list(runs_dir.glob("*.part"))
+    other_process.dispose()
+    assert os.path.getsize(template) > 0

@@ -42,6 +42,34 @@ def test_rewriting_a_step_replaces_rows(db):
         assert s.scalar(select(PageRow.text)) == "hithere"  # NUL stripped (Postgres refuses it)
     doc = repo.get_document(db, "d1")
     assert doc.flagged and doc.flag_reasons[0]["code"] == "low" and doc.doc_type == "contract"
+    repo.replace_fields(db, "d1", [], "run-y", "invoice", [])  # a re-run that found nothing clears it all
+    repo.replace_tables(db, "d1", [])
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(FieldRow)) == 0
+        assert s.scalar(select(func.count()).select_from(TableRow)) == 0
+    doc = repo.get_document(db, "d1")
+    assert (doc.flagged, doc.flag_reasons, doc.doc_type) == (False, None, "invoice")
+
+
+def test_update_document_sets_columns_cleans_the_error_and_skips_unknown_documents(db):
+    repo.register_document(db, "d3", "raw/d3.pdf", "v1", source="api")
+    before = repo.get_document(db, "d3").updated_at
+    repo.update_document(db, "d3", status="failed", error="bad\x00 page " + "x" * 3000, page_count=4)
+    doc = repo.get_document(db, "d3")
+    assert (doc.status, doc.page_count, len(doc.error)) == ("failed", 4, 2000)
+    assert doc.error.startswith("bad page") and doc.updated_at >= before
+    repo.update_document(db, "nobody", status="done")  # no row, no error
+    assert repo.get_document(db, "nobody") is None
+
+
+def test_done_documents_answers_for_any_number_of_ids(db):
+    for i in range(3):
+        repo.register_document(db, f"e{i}", f"raw/e{i}.pdf", "v1", source="api")
+    repo.update_document(db, "e0", status="done")
+    repo.update_document(db, "e2", status="done")
+    asked = [f"x{i}" for i in range(600)] + ["e0", "e1", "e2"]  # past one IN list of 500
+    assert repo.done_documents(db, asked) == {"e0", "e2"}
+    assert repo.done_documents(db, []) == set()
 
 
 def test_step_checkpoints(db):

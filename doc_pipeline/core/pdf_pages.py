@@ -21,6 +21,10 @@ from typing import Any, TypeVar
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+# every native page's ruling search runs pdfplumber's grid code: imported with the pipeline (40 ms), not by each
+# forked worker or run at its first native page (docs/PERFORMANCE.md item 66)
+from pdfplumber import table as plumber_table
+from pdfplumber import utils as plumber_utils
 
 from doc_pipeline.core.errors import (CorruptDocumentError, EmptyDocumentError, EncryptedDocumentError,
                                       LimitExceededError)
@@ -420,9 +424,6 @@ def ruled_look(page: pdfium.PdfPage) -> RuledLook:
     pdfplumber's edges, then pdfplumber's own snapping, intersection and cell grouping (its lines strategy) run on
     them. Slanted and curved segments count as both a horizontal and a vertical edge over their extent (a
     superset: `possible` only sends the page to pdfplumber), and then no `tables` are given."""
-    from pdfplumber import table as plumber_table
-    from pdfplumber import utils as plumber_utils
-
     height = page.get_size()[1]
     edges: list[dict] = []
     images: list[BBox] = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from doc_pipeline.core.models import ExtractedField, Flag, Page, Table
 from doc_pipeline.db.models import AuditLog, Document, FieldRow, PageRow, ReprocessTask, StepCheckpoint, TableRow
@@ -26,9 +26,36 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# The hot per-document writes (every step of every document) are Core statements built once, with bound
+# parameters: SQLAlchemy memoises a built statement's cache key and reuses its compiled form, where a statement
+# built per call is walked for its key every time (~0.35 of the 0.5 ms a started/finished pair cost; the ORM's
+# get-modify-flush was ~1 ms: docs/PERFORMANCE.md items 56 and 66)
+_CP, _DOC = StepCheckpoint.__table__, Document.__table__
+_STEP_RESTART = update(_CP).where(_CP.c.doc_id == bindparam("b_doc"), _CP.c.step == bindparam("b_step")).values(
+    status="running", run_id=bindparam("b_run"), started_at=bindparam("b_t"), finished_at=None, error=None,
+    attempts=func.coalesce(_CP.c.attempts, 0) + 1)
+_STEP_FIRST = insert(_CP).values(doc_id=bindparam("b_doc"), step=bindparam("b_step"), status="running",
+                                 run_id=bindparam("b_run"), started_at=bindparam("b_t"), attempts=1)
+_DOC_AT_STEP = update(_DOC).where(_DOC.c.doc_id == bindparam("b_doc")).values(
+    current_step=bindparam("b_step"), status="processing", updated_at=bindparam("b_t"))
+_STEP_END = update(_CP).where(_CP.c.doc_id == bindparam("b_doc"), _CP.c.step == bindparam("b_step")).values(
+    status=bindparam("b_status"), finished_at=bindparam("b_t"), seconds=bindparam("b_seconds"),
+    error=bindparam("b_error"))
+
+
 def get_document(db: Database, doc_id: str) -> Document | None:
     with db.session() as s:
         return s.get(Document, doc_id)
+
+
+def done_documents(db: Database, doc_ids: list[str]) -> set[str]:
+    """Those of `doc_ids` whose status is done (one query per 500, not a session per document)."""
+    out: set[str] = set()
+    with db.begin() as conn:
+        for i in range(0, len(doc_ids), 500):
+            out.update(conn.scalars(select(_DOC.c.doc_id).where(_DOC.c.doc_id.in_(doc_ids[i:i + 500]),
+                                                                _DOC.c.status == "done")))
+    return out
 
 
 def find_by_raw_keys(db: Database, keys: list[str]) -> dict[str, Document]:
@@ -62,13 +89,11 @@ def register_document(db: Database, doc_id: str, raw_key: str, raw_version: str 
 
 
 def update_document(db: Database, doc_id: str, **values) -> None:
-    with db.session() as s:
-        doc = s.get(Document, doc_id)
-        if doc is None:
-            return
-        for k, v in values.items():
-            setattr(doc, k, clean_text(v, 2000) if k == "error" else v)
-        doc.updated_at = now()
+    """Set columns of a document (a Core UPDATE: no ORM load and flush); a missing document is left alone."""
+    if "error" in values:
+        values["error"] = clean_text(values["error"], 2000)
+    with db.begin() as conn:
+        conn.execute(update(_DOC).where(_DOC.c.doc_id == doc_id).values(**values, updated_at=now()))
 
 
 def run_stopped(db: Database, doc_ids: list[str], reason: str, run_id: str | None = None) -> list[str]:
@@ -94,66 +119,57 @@ def run_stopped(db: Database, doc_ids: list[str], reason: str, run_id: str | Non
 
 
 def step_started(db: Database, doc_id: str, step: str, run_id: str | None) -> None:
-    # Core statements, not the ORM: every document writes this and step_finished for each of its 7 steps, and
-    # the ORM's get-modify-flush (three SELECTs and a unit of work) cost ~1 ms a pair (docs/PERFORMANCE.md item 56)
-    t = now()
-    cp = StepCheckpoint.__table__
+    p = {"b_doc": doc_id, "b_step": step, "b_run": run_id, "b_t": now()}
     with db.begin() as conn:
-        updated = conn.execute(
-            update(cp).where(cp.c.doc_id == doc_id, cp.c.step == step).values(
-                status="running", run_id=run_id, started_at=t, finished_at=None, error=None,
-                attempts=func.coalesce(cp.c.attempts, 0) + 1)).rowcount
-        if not updated:
-            conn.execute(insert(cp).values(doc_id=doc_id, step=step, status="running", run_id=run_id, started_at=t,
-                                           attempts=1))
-        doc = Document.__table__
-        conn.execute(update(doc).where(doc.c.doc_id == doc_id).values(current_step=step, status="processing",
-                                                                       updated_at=t))
+        if not conn.execute(_STEP_RESTART, p).rowcount:
+            conn.execute(_STEP_FIRST, p)
+        conn.execute(_DOC_AT_STEP, p)
 
 
 def step_finished(db: Database, doc_id: str, step: str, seconds: float, error: str | None = None) -> None:
-    cp = StepCheckpoint.__table__
     with db.begin() as conn:
-        conn.execute(update(cp).where(cp.c.doc_id == doc_id, cp.c.step == step).values(
-            status="failed" if error else "done", finished_at=now(), seconds=round(seconds, 4),
-            error=clean_text(error, 2000)))
+        conn.execute(_STEP_END, {"b_doc": doc_id, "b_step": step, "b_status": "failed" if error else "done",
+                                 "b_t": now(), "b_seconds": round(seconds, 4), "b_error": clean_text(error, 2000)})
 
 
 def replace_pages(db: Database, doc_id: str, pages: list[Page], image_keys: dict[int, str]) -> None:
-    with db.session() as s:
-        s.execute(delete(PageRow).where(PageRow.doc_id == doc_id))
-        for p in pages:
-            s.add(PageRow(doc_id=doc_id, page_no=p.page_no, kind=p.kind.value, width=p.width, height=p.height,
-                          rotation=p.rotation, image_key=image_keys.get(p.page_no), text=clean_text(p.text),
-                          word_count=len(p.words), mean_conf=p.mean_conf, engine=p.engine))
+    rows = [{"doc_id": doc_id, "page_no": p.page_no, "kind": p.kind.value, "width": p.width, "height": p.height,
+             "rotation": p.rotation, "image_key": image_keys.get(p.page_no), "text": clean_text(p.text),
+             "word_count": len(p.words), "mean_conf": p.mean_conf, "engine": p.engine} for p in pages]
+    _replace_rows(db, PageRow.__table__, doc_id, rows)
 
 
 def replace_tables(db: Database, doc_id: str, tables: list[Table]) -> None:
-    with db.session() as s:
-        s.execute(delete(TableRow).where(TableRow.doc_id == doc_id))
-        for t in tables:
-            s.add(TableRow(doc_id=doc_id, table_index=t.index, page_no=t.page_no, bbox=list(t.bbox) if t.bbox else None,
-                           n_rows=len(t.rows), n_cols=max((len(r) for r in t.rows), default=0), csv_key=t.csv_key,
-                           method=t.method))
+    rows = [{"doc_id": doc_id, "table_index": t.index, "page_no": t.page_no, "bbox": list(t.bbox) if t.bbox else None,
+             "n_rows": len(t.rows), "n_cols": max((len(r) for r in t.rows), default=0), "csv_key": t.csv_key,
+             "method": t.method} for t in tables]
+    _replace_rows(db, TableRow.__table__, doc_id, rows)
 
 
 def replace_fields(db: Database, doc_id: str, fields: list[ExtractedField], run_id: str | None,
                    doc_type: str | None, flags: list[Flag]) -> None:
     ordinals: dict[str, int] = {}
-    with db.session() as s:
-        s.execute(delete(FieldRow).where(FieldRow.doc_id == doc_id))
-        for f in fields:
-            n = ordinals.get(f.name, 0)
-            ordinals[f.name] = n + 1
-            s.add(FieldRow(doc_id=doc_id, name=f.name, ordinal=n, value=clean_text(f.value, 10_000) or "",
-                           normalized=f.normalized, confidence=f.confidence, page_no=f.page_no,
-                           bbox=list(f.bbox) if f.bbox else None, source=f.source.value,
-                           evidence=clean_text(f.evidence, 2000), run_id=run_id))
-        doc = s.get(Document, doc_id)
-        if doc is not None:
-            doc.doc_type = doc_type
-            doc.flagged = bool(flags)
-            doc.flag_reasons = [f.model_dump() for f in flags] or None
+    rows = []
+    for f in fields:
+        n = ordinals.get(f.name, 0)
+        ordinals[f.name] = n + 1
+        rows.append({"doc_id": doc_id, "name": f.name, "ordinal": n, "value": clean_text(f.value, 10_000) or "",
+                     "normalized": f.normalized, "confidence": f.confidence, "page_no": f.page_no,
+                     "bbox": list(f.bbox) if f.bbox else None, "source": f.source.value,
+                     "evidence": clean_text(f.evidence, 2000), "run_id": run_id})
+    _replace_rows(db, FieldRow.__table__, doc_id, rows, _DOC.update().where(_DOC.c.doc_id == doc_id).values(
+        doc_type=doc_type, flagged=bool(flags), flag_reasons=[f.model_dump() for f in flags] or None))
+
+
+def _replace_rows(db: Database, table, doc_id: str, rows: list[dict], also=None) -> None:
+    """A document's rows of a table replaced in one transaction: one DELETE, one multi-row INSERT (Core: the ORM's
+    unit of work cost ~0.1 ms an object), and `also`, a statement that belongs to the same change."""
+    with db.begin() as conn:
+        conn.execute(delete(table).where(table.c.doc_id == doc_id))
+        if rows:
+            conn.execute(insert(table), rows)
+        if also is not None:
+            conn.execute(also)
 
 
 def audit(db: Database, actor: str, action: str, doc_id: str | None = None, detail: dict | None = None,
