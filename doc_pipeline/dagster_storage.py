@@ -36,7 +36,10 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster._core.storage.event_log.schema import DynamicPartitionsTable, SqlEventLogStorageMetadata
+from dagster._core.errors import DagsterInvariantViolationError
+from dagster._core.events import DagsterEventType
+from dagster._core.storage.event_log.schema import (AssetKeyTable, DynamicPartitionsTable,
+                                                     SqlEventLogStorageMetadata, SqlEventLogStorageTable)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
@@ -45,7 +48,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster.version import __version__ as dagster_version
 from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 from watchdog.observers import Observer
@@ -72,6 +75,18 @@ def _event_log_head_revision() -> str:
     from dagster._core.storage.sql import get_alembic_config
 
     return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__)).as_revision_number("head")
+
+
+# asset events whose storage is only their rows, their tags and their asset's row (store_event's ASSET_EVENTS
+# branch): a batch of them is stored together (PooledSqliteEventLogStorage._store_asset_events)
+_BATCHED_TYPES = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION,
+                            DagsterEventType.ASSET_MATERIALIZATION_PLANNED})
+
+
+def _batchable(entry) -> bool:
+    dagster_event = entry.dagster_event
+    return (dagster_event is not None and dagster_event.event_type in _BATCHED_TYPES and bool(entry.run_id)
+            and dagster_event.asset_key is not None)
 
 
 class _KeyList(list):
@@ -286,8 +301,17 @@ class PooledSqliteEventLogStorage(PartitionKeysCache, SqliteEventLogStorage):
             conns: dict[str, Connection] = {}
             self._batch_local.conns = conns
             try:
+                pending: list = []  # consecutive asset events of one run, stored together
                 for entry in events:  # not `event`: that is sqlalchemy's, used for the connect pragmas
-                    self.store_event(entry)
+                    if pending and not (_batchable(entry) and entry.run_id == pending[0].run_id):
+                        self._store_asset_events(pending)
+                        pending = []
+                    if _batchable(entry):
+                        pending.append(entry)
+                    else:
+                        self.store_event(entry)
+                if pending:
+                    self._store_asset_events(pending)
                 # the run shards before the cross-run index: a reader of the index finds its run's rows
                 for shard in sorted(conns, key=lambda k: k == INDEX_SHARD_NAME):
                     conns[shard].commit()
@@ -308,6 +332,54 @@ class PooledSqliteEventLogStorage(PartitionKeysCache, SqliteEventLogStorage):
             self._obs.start()
         watchdog = _WalAwareWatchdog(self, run_id, callback, cursor)
         self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
+
+    def _store_asset_event(self, conn: Connection, event, event_id: int) -> None:
+        """Dagster's upsert of the asset's row (its latest materialisation or planned run), the UPDATE first.
+        Dagster INSERTs and, as the row exists for every event after an asset's first, catches the IntegrityError
+        and UPDATEs: the failed INSERT and SQLAlchemy's wrapping of the error cost twice the update (0.17-0.29 ->
+        0.08 ms; two such events per document and step). The same row results; a row another process inserts
+        between the two statements is updated as Dagster would."""
+        if not (event.dagster_event and event.dagster_event.asset_key):
+            return
+        values = self._get_asset_entry_values(event, event_id, self._has_asset_key_index_cols_on_connection(conn))
+        if not values:
+            return
+        self._upsert_asset_row(conn, event.dagster_event.asset_key.to_string(), values)
+
+    @staticmethod
+    def _upsert_asset_row(conn: Connection, key: str, values: dict) -> None:
+        update = AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key)
+        if conn.execute(update).rowcount:
+            return
+        try:
+            conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
+        except IntegrityError:
+            conn.execute(update)
+
+    def _store_asset_events(self, events: list) -> None:
+        """What `store_event` does for each of these asset events of one run, in a few statements: the rows go
+        into the run's database and the cross-run index as multi-row INSERTs (the index's ids come back in the
+        events' order), the indexed tags in one INSERT, and each asset's row is written once with what its events
+        set in order (each event's values overwrite the previous one's: the row ends as after them one by one).
+        Dagster's Postgres storage batches materialisations the same way; per event, building and running four
+        statements cost more than serialising it."""
+        rows = [self._event_to_row(e) for e in events]
+        with self.run_connection(events[0].run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
+        with self.index_transaction() as conn:
+            ids = list(conn.scalars(SqlEventLogStorageTable.insert().returning(
+                SqlEventLogStorageTable.c.id, sort_by_parameter_order=True), rows))
+            if len(ids) != len(events) or any(i is None for i in ids):
+                raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
+            self._store_asset_event_tags(conn, events, ids)
+            index_cols = self._has_asset_key_index_cols_on_connection(conn)
+            by_asset: dict[str, dict] = {}
+            for e, event_id in zip(events, ids):
+                values = self._get_asset_entry_values(e, event_id, index_cols)
+                if values:
+                    by_asset.setdefault(e.dagster_event.asset_key.to_string(), {}).update(values)
+            for key, values in by_asset.items():
+                self._upsert_asset_row(conn, key, values)
 
     def _has_asset_key_index_cols_on_connection(self, conn) -> bool:
         # Dagster reflects the asset_keys table's columns (PRAGMA table_info + SQLAlchemy's inspector) for every

@@ -9,11 +9,13 @@ cloud metadata endpoints or internal services).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass, field
@@ -187,10 +189,22 @@ def deliver(payload: dict, settings: WebhookSettings, client: httpx.Client | Non
     return result
 
 
+def webhook_settings() -> WebhookSettings:
+    """The webhook settings of the environment now: built again only when a DOCPIPE_WEBHOOK_* variable changed
+    (every document calls this at its end; reading the settings anew was ~0.3 ms of validation each time)."""
+    return _webhook_settings_for(tuple(sorted((k, v) for k, v in os.environ.items()
+                                              if k.upper().startswith("DOCPIPE_WEBHOOK_"))))
+
+
+@functools.lru_cache(maxsize=8)
+def _webhook_settings_for(_env: tuple) -> WebhookSettings:
+    return WebhookSettings()
+
+
 def notify_document_event(event: str, doc_id: str, status: str, reasons: list[str] | None = None,
                           settings: WebhookSettings | None = None) -> DeliveryResult | None:
     """Send one document event to the configured webhook; None when no webhook URL is configured."""
-    s = settings or WebhookSettings()
+    s = settings or webhook_settings()
     if not s.url:
         return None
     if event not in EVENTS:

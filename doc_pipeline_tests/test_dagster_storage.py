@@ -195,22 +195,92 @@ def test_a_batch_of_events_goes_in_one_transaction_and_all_or_nothing(instance, 
     assert len(storage.get_logs_for_run("run-a")) == 41
     assert {f"run-a-{i}" for i in range(40)} <= set(instance.get_materialized_partitions(AssetKey("batched")))
 
-    real = SqliteEventLogStorage.store_event
-    seen = []
+    # a failure anywhere in a batch - here in its asset rows, after its events went into both databases, and in
+    # an event stored on its own between two stretches of asset events - keeps nothing of the batch
+    from doc_pipeline.dagster_storage import PooledSqliteEventLogStorage
 
-    def failing(self, event):
-        seen.append(event)
-        if len(seen) == 5:
-            raise RuntimeError("disk gone")
-        real(self, event)
-    monkeypatch.setattr(SqliteEventLogStorage, "store_event", failing)
+    real_upsert = PooledSqliteEventLogStorage._upsert_asset_row
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_upsert_asset_row",
+                        staticmethod(lambda *a: (_ for _ in ()).throw(RuntimeError("disk gone"))))
     with pytest.raises(RuntimeError):
         storage.store_event_batch(_materializations(10, "run-b"))
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_upsert_asset_row", staticmethod(real_upsert))
+    real = SqliteEventLogStorage.store_event
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event",
+                        lambda self, event: (_ for _ in ()).throw(RuntimeError("disk gone")))
+    with pytest.raises(RuntimeError):
+        storage.store_event_batch(_materializations(4, "run-b") + [_step_event("run-b")] + _materializations(4, "run-b"))
     assert storage.get_logs_for_run("run-b") == []  # nothing of the batch is kept...
     assert not any(p.startswith("run-b") for p in instance.get_materialized_partitions(AssetKey("batched")))
     monkeypatch.setattr(SqliteEventLogStorage, "store_event", real)
     storage.store_event(_materializations(1, "run-c")[0])  # ...and the storage is usable again at once
     assert len(storage.get_logs_for_run("run-c")) == 1
+
+
+def _step_event(run_id: str):
+    """An event that is not an asset event (stored by store_event on its own)."""
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.events.log import EventLogEntry
+
+    return EventLogEntry(error_info=None, level=10, user_message="", run_id=run_id, timestamp=time.time(),
+                         job_name="j", dagster_event=DagsterEvent(event_type_value=DagsterEventType.STEP_START.value,
+                                                                  job_name="j", step_key="s"))
+
+
+def test_a_batch_stores_exactly_what_storing_its_events_one_by_one_stores(tmp_path):
+    """The batched path (multi-row INSERTs, each asset's row written once) against store_event for every event, on
+    the same events: planned materialisations of several assets, materialisations with indexed tags, an event
+    stored on its own in between, a second run. Every row of both databases is the same."""
+    from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
+    from dagster._core.events.log import EventLogEntry
+
+    from doc_pipeline.dagster_storage import PooledSqliteEventLogStorage
+    from doc_pipeline_tests.bench.event_log import materializations
+
+    def planned(run_id, n):
+        return [EventLogEntry(error_info=None, level=10, user_message="", run_id=run_id, timestamp=1000.0 + i,
+                              job_name="j", dagster_event=DagsterEvent.build_asset_materialization_planned_event(
+                                  "j", "s", AssetMaterializationPlannedData(AssetKey(f"asset_{i % 3}"),
+                                                                            partition=f"p{i}")))
+                for i in range(n)]
+
+    def tagged(run_id, n):
+        evs = materializations(n, run_id)
+        out = []
+        for i, e in enumerate(evs):
+            m = e.dagster_event.event_specific_data.materialization
+            data = e.dagster_event.event_specific_data._replace(materialization=m._replace(
+                tags={"dagster/data_version": f"v{i}", "dagster/code_version": "c"}))
+            out.append(e._replace(timestamp=2000.0 + i, dagster_event=e.dagster_event._replace(
+                event_specific_data=data)))
+        return out
+
+    batch_a = planned("run-1", 9) + tagged("run-1", 10) + [_step_event("run-1")] + tagged("run-1", 4)
+    batch_b = tagged("run-2", 6)
+    dumps = []
+    for name, one_by_one in (("batched", False), ("single", True)):
+        st = PooledSqliteEventLogStorage(str(tmp_path / name))
+        for batch in (batch_a, batch_b):
+            if one_by_one:
+                for e in batch:
+                    st.store_event(e)
+            else:
+                st.store_event_batch(batch)
+        tables = {}
+        for shard in ("run-1", "run-2", "index"):
+            with sqlite3.connect(st.path_for_shard(shard)) as c:
+                for (table,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
+                                          "('secondary_indexes', 'alembic_version')"):  # set-up bookkeeping
+                    cols = [r[1] for r in c.execute(f"PRAGMA table_info({table})")]
+                    keep = [col for col in cols if col not in ("create_timestamp", "update_timestamp")]
+                    cols_sql = ", ".join(f'"{col}"' for col in keep)
+                    tables[(shard, table)] = sorted(map(repr, c.execute(f'SELECT {cols_sql} FROM "{table}"')))
+        st.dispose()
+        dumps.append(tables)
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0][("index", "event_logs")]) == 9 + 14 + 6  # asset events mirrored in the index
+    assert len(dumps[0][("index", "asset_event_tags")]) == 14 + 6  # the data version: an indexed tag
+    assert len(dumps[0][("index", "asset_keys")]) == 7 and len(dumps[0][("run-1", "event_logs")]) == 9 + 15
 
 
 def test_a_multi_partition_runs_events_reach_the_storage_in_batches(docpipe_home, monkeypatch):
@@ -421,3 +491,21 @@ def test_new_run_databases_are_copies_of_one_made_once_per_dagster_version(insta
     assert not list(runs_dir.glob("*.part"))
     other_process.dispose()
     assert os.path.getsize(template) > 0
+
+
+def test_an_assets_row_is_updated_in_place_and_inserted_only_once(instance, monkeypatch):
+    """The asset's row (its latest materialisation) is updated first and inserted only for the asset's first
+    event: no failed INSERT per event. The latest materialisation read back is the last one stored."""
+    from dagster._core.storage.event_log.schema import AssetKeyTable
+
+    inserts = []
+    real_insert = AssetKeyTable.insert
+    monkeypatch.setattr(AssetKeyTable, "insert", lambda *a, **k: (inserts.append(1), real_insert(*a, **k))[1])
+    for partition in ("p1", "p2", "p3"):
+        instance.report_runless_asset_event(AssetMaterialization(asset_key="a", partition=partition))
+    instance.report_runless_asset_event(AssetMaterialization(asset_key="b", partition="p1"))
+    assert len(inserts) == 2  # one per asset
+    latest = instance.get_latest_materialization_event(AssetKey("a"))
+    assert latest.dagster_event.partition == "p3"
+    records = {r.asset_entry.asset_key: r for r in instance.get_asset_records([AssetKey("a"), AssetKey("b")])}
+    assert set(records) == {AssetKey("a"), AssetKey("b")}

@@ -246,3 +246,19 @@ def test_unsigned_when_no_secret(receiver):
     rx = receiver()
     res = notify_document_event("done", "d13", "done", settings=_settings(rx.url, secret=""))
     assert res.delivered and SIGNATURE_HEADER not in rx.received[0]["headers"]
+
+
+def test_the_environments_settings_are_read_again_only_when_a_webhook_variable_changes(monkeypatch):
+    from doc_pipeline.notify import webhook_settings
+
+    monkeypatch.delenv("DOCPIPE_WEBHOOK_URL", raising=False)
+    first = webhook_settings()
+    assert first.url == "" and webhook_settings() is first  # unchanged: the same object, not a new read
+    monkeypatch.setenv("DOCPIPE_WEBHOOK_URL", "https://hooks.example.com/a")
+    assert webhook_settings().url == "https://hooks.example.com/a"
+    monkeypatch.setenv("DOCPIPE_WEBHOOK_TIMEOUT", "2.5")
+    assert webhook_settings().timeout == 2.5
+    monkeypatch.setenv("DOCPIPE_OTHER_SETTING", "x")  # not a webhook variable: the same settings
+    assert webhook_settings() is webhook_settings()
+    monkeypatch.delenv("DOCPIPE_WEBHOOK_URL")
+    assert notify_document_event("done", "d13", "done") is None

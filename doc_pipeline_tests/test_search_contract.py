@@ -363,3 +363,33 @@ def test_factory_builds_opensearch_backend(monkeypatch):
     b = make_search_backend(Settings(search_backend="opensearch", opensearch_url="http://127.0.0.1:1",
                                      opensearch_index="idx"))
     assert isinstance(b, OpenSearchBackend) and b.index_name == "idx"
+
+
+def test_embedded_index_count_and_search_leave_no_connection_open(tmp_path):
+    """Each call opens its own connection and closes it when done (sqlite3's `with` alone only ends the
+    transaction)."""
+    b = EmbeddedSearch(tmp_path / "search.db")
+
+    def open_handles():
+        return sum(1 for fd in os.listdir("/proc/self/fd")
+                   if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(tmp_path / "search.db")))
+
+    before = open_handles()
+    for i in range(20):
+        b.index(SearchDoc(doc_id=f"d{i}", text=f"invoice number {i}", fields={"total": str(i)}))
+    assert b.count() == 20 and b.search(SearchQuery(q="invoice")).total == 20
+    assert open_handles() == before
+
+
+def test_the_pipeline_resource_keeps_one_search_backend_per_configuration(docpipe_home, monkeypatch):
+    from doc_pipeline.resources import DocPipelineResource
+
+    first = DocPipelineResource().search()
+    assert DocPipelineResource().search() is first  # not a new backend (and schema script) per document
+    assert isinstance(first, EmbeddedSearch)
+    other = DocPipelineResource(home=str(docpipe_home / "elsewhere")).search()
+    assert other is not first and other.path != first.path
+    pid = os.fork()
+    if pid == 0:  # a forked worker makes its own
+        os._exit(0 if DocPipelineResource().search() is not first else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0

@@ -43,7 +43,7 @@ class DocPipelineResource(ConfigurableResource):
         return _cached_store(self.settings())
 
     def search(self) -> SearchBackend:
-        return make_search_backend(self.settings())
+        return _cached_search(self.settings())
 
     def local_raw_copy(self, key: str, version: str | None = None) -> str:
         """A local path for the raw object: the file itself for the local store, else a cached download named by
@@ -85,6 +85,21 @@ _STORES: dict[str, ObjectStore] = {}
 _STORE_LOCK = threading.Lock()
 # a forked worker (doc_pipeline/forked.py) makes its own clients: boto3's connection pools must not be shared
 os.register_at_fork(after_in_child=_STORES.clear)
+
+
+_SEARCHES: dict[str, SearchBackend] = {}
+# a forked worker makes its own backend (OpenSearch's HTTP connection pool must not be shared)
+os.register_at_fork(after_in_child=_SEARCHES.clear)
+
+
+def _cached_search(settings: Settings) -> SearchBackend:
+    """One search backend per configuration and process, as the store: index_docs asked for a new one for every
+    document (the embedded index ran its schema script each time; OpenSearch got a new client)."""
+    key = settings.model_dump_json(include={"search_backend", "home", "opensearch_url", "opensearch_index"})
+    with _STORE_LOCK:
+        if key not in _SEARCHES:
+            _SEARCHES[key] = make_search_backend(settings)
+        return _SEARCHES[key]
 
 
 def _cached_store(settings: Settings) -> ObjectStore:

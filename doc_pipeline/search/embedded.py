@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -34,10 +36,15 @@ class EmbeddedSearch(SearchBackend):
         with self._conn() as c:
             c.executescript(_SCHEMA)
 
-    def _conn(self) -> sqlite3.Connection:
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
         c = sqlite3.connect(self.path, timeout=30)
-        c.execute("PRAGMA journal_mode=WAL")
-        return c
+        try:
+            c.execute("PRAGMA journal_mode=WAL")
+            with c:  # commits, or rolls back on an error
+                yield c
+        finally:
+            c.close()  # sqlite3's own `with` only ends the transaction; closed here, not left to the collector
 
     def index(self, doc: SearchDoc) -> None:
         import json
