@@ -189,3 +189,33 @@ def test_a_turned_page_goes_to_the_model_and_text_layer_mode_lays_out_its_words_
     blocks = native_page_layout(page, words, "text_layer").blocks
     assert blocks and not [b for b in blocks if b.type in ("table", "figure")]  # their frame is the unturned page's
     assert all(b.bbox[2] <= 792 + 1 for b in blocks)  # words of the turned page: 792 pt wide as displayed
+
+
+def test_ocr_text_takes_remembered_text_layer_words_without_opening_the_pdf(tmp_path, monkeypatch):
+    """ocr_text's native pages: words layout_blocks read in this process come from the memo without loading the
+    page or opening the PDF; a page not remembered (a retry in another process) is read, with the same words."""
+    from doc_pipeline.core import page_text
+    from doc_pipeline.core.ingest import file_sha256, inspect_document
+    from doc_pipeline.core.models import LayoutResult, PageImages, RawDocument
+    from doc_pipeline.core.page_text import PageTextReader
+    from doc_pipeline.core.pdf_pages import PAGE_MEMO
+
+    path = tmp_path / "d.pdf"
+    path.write_bytes(make_docs.pdf_with(_report_page, pages=2))
+    media, kind, infos = inspect_document(path)
+    raw = RawDocument(doc_id="d", raw_key="raw/d.pdf", media_type=media, sha256=file_sha256(str(path)), size=1,
+                      kind=kind, pages=infos)
+    opened = []
+    real = page_text.pdfium.PdfDocument
+    monkeypatch.setattr(page_text.pdfium, "PdfDocument", lambda *a, **k: opened.append(a) or real(*a, **k))
+
+    def read():
+        return PageTextReader(ocr_engine="tesseract").read_document(
+            str(path), raw, PageImages(doc_id="d", images=[]), LayoutResult(doc_id="d", engine="text_layer", pages={}), lambda k: b"")
+
+    first = read()  # nothing remembered for this file yet: read from the PDF
+    assert len(opened) == 1 and all(p.words for p in first)
+    again = read()
+    assert len(opened) == 1  # remembered: the PDF was not opened again
+    assert [[w.text for w in p.words] for p in again] == [[w.text for w in p.words] for p in first]
+    assert PAGE_MEMO.known(raw.sha256, 1, "words") is not None and PAGE_MEMO.known("", 1, "words") is None

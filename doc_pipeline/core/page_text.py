@@ -62,15 +62,21 @@ class PageTextReader:
                       load_image: Callable[[str], bytes]) -> list[Page]:
         img_by_page = {i.page_no: i for i in imgs.images}
         pages: dict[int, Page] = {}
-        if raw.media_type == "application/pdf" and any(p.kind == PageKind.native for p in raw.pages):
+        native = [p for p in raw.pages if p.kind == PageKind.native] if raw.media_type == "application/pdf" else []
+        unread = []
+        for info in native:  # layout_blocks read them already in this process: no page to load, no PDF to open
+            words = PAGE_MEMO.known(raw.sha256, info.page_no, "words")
+            if words is None:
+                unread.append(info)
+            else:
+                pages[info.page_no] = self._page(info, words, "text_layer", img_by_page, layout)
+        if unread:  # a retry in another process reads them here
             with PDFIUM_LOCK:  # documents of a batch may run on two threads (assets/_step.py)
                 pdf = pdfium.PdfDocument(path)
                 try:
-                    for info in raw.pages:
-                        if info.kind == PageKind.native:
-                            # layout_blocks read them already in this process (a retry elsewhere reads them here)
-                            words = PAGE_MEMO.words(pdf[info.page_no - 1], raw.sha256, info.page_no)
-                            pages[info.page_no] = self._page(info, words, "text_layer", img_by_page, layout)
+                    for info in unread:
+                        words = PAGE_MEMO.words(pdf[info.page_no - 1], raw.sha256, info.page_no)
+                        pages[info.page_no] = self._page(info, words, "text_layer", img_by_page, layout)
                 finally:
                     pdf.close()
 

@@ -569,6 +569,16 @@ class PageMemo:
                     self._items.popitem(last=False)
         return value
 
+    def known(self, sha256: str, page_no: int, what: str) -> Any | None:
+        """The remembered value, or None: lets a caller skip loading the page (and opening the PDF) at all."""
+        key = (sha256, page_no, what)
+        with self._lock:
+            if sha256 and key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+        return None
+
     def words(self, page: pdfium.PdfPage, sha256: str, page_no: int) -> list[Word]:
         return self.get(sha256, page_no, "words", lambda: text_layer_words(page))
 

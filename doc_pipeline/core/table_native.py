@@ -236,13 +236,15 @@ def _chosen_tables(cands: list[Candidate], regions: list[BBox], words: list[tupl
 
 
 def ruled_tables_from_chars(cell_groups: list[list[BBox]], chars: list[dict], table_blocks: list[Block],
-                            page_no: int) -> list[Table] | None:
+                            page_no: int, page_words: list[tuple[str, BBox]] | None = None) -> list[Table] | None:
     """The tables of an upright native page when its ruled grids decide every table region, else None (the page
     needs the full reading of native_page_tables). `cell_groups` are pdfplumber's cell groups built from the
     page's rulings as PDFium reads them and `chars` its characters as PDFium reads them (pdf_pages.ruled_look,
     pdf_pages.plumber_chars): pdfplumber's own Table.extract and word extraction then run on them as in
     native_page_tables, without pdfminer's parse of the page. A grid that is not sound, or a layout table block
-    no sound grid covers, sends the page back."""
+    no sound grid covers, sends the page back. The grids are checked against `page_words` (the page's text-layer
+    words: the same PDFium reading, in the same frame) as native_page_tables checks them; without them, against
+    pdfplumber's words of `chars` (a third of this function's time on a page with one table)."""
     from pdfplumber.utils import extract_words
 
     ruled = []
@@ -253,7 +255,8 @@ def ruled_tables_from_chars(cell_groups: list[list[BBox]], chars: list[dict], ta
     regions = table_regions(ruled, table_blocks)
     if not regions:
         return []
-    words = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in extract_words(chars)]
+    words = page_words if page_words is not None else [
+        (w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in extract_words(chars)]
     if any(not _decided_by(ruled, r, words) for r in regions):
         return None
     return _chosen_tables(ruled, regions, words, page_no)

@@ -141,7 +141,8 @@ def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True, sha256: 
                             chars = plumber_chars(page, textpage)
                         finally:
                             textpage.close()
-                        tables = ruled_tables_from_chars(look.tables, chars, blocks, p.page_no)
+                        tables = ruled_tables_from_chars(look.tables, chars, blocks, p.page_no,
+                                                         [(w.text, w.bbox) for w in p.words] if p.words else None)
                     if tables is None:
                         wanted.append(p)
                     else:
