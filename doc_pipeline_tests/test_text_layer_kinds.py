@@ -98,3 +98,19 @@ def test_garbage_from_unmapped_glyph_codes_has_no_words():
     assert not _WORDLIKE.search('"7+%-')
     assert not _WORDLIKE.search("\x03\x11 12 #$")
     assert _WORDLIKE.search("Reference Tables [In thousands] 1996 45,611")
+
+
+def test_unmapped_count_is_the_per_character_test_counted():
+    """The regex count of a page's unmapped characters equals `_bad_char` asked for every character: control
+    characters (not tab, CR, LF), NUL, the replacement character, private-use and unassigned code points."""
+    import random
+
+    from doc_pipeline.core.pdf_pages import _bad_char, unmapped_count
+
+    rng = random.Random(7)
+    pool = [chr(i) for i in range(0x3000)] + ["\ufffd", "\x00", "\ue000", "\U000f0000", "\U0010fffd", "\n", "\r",
+                                              "\t", "\x7f", "\u0378"]
+    for _ in range(500):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 120)))
+        assert unmapped_count(text) == sum(1 for ch in text if _bad_char(ch)), repr(text)
+    assert unmapped_count("Total \ufffd\ufffd due\x00\x7f\n\t") == 4
