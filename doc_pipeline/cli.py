@@ -153,9 +153,6 @@ def run_documents(doc_ids: list[str], instance, batch_size: int, sizes: dict[str
     groups = again + _batches(new, max(1, batch_size), sizes or {}, max_batch_bytes, spread=n if forked else 1)
     if forked:
         _definitions().resolve_job_def("process_document")  # imported once here, not in every worker
-        prepare = getattr(instance.event_log_storage, "prepare_for_forked_runs", None)
-        if prepare is not None:  # the embedded storage's new-run database, made once here
-            prepare()
         yield from _run_groups_forked(groups, instance, n, reporter)
         return
     for group in groups:

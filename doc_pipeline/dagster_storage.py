@@ -190,6 +190,10 @@ class PooledSqliteEventLogStorage(PartitionKeysCache, SqliteEventLogStorage):
         self._asset_key_index_cols = False
         self._init_partition_keys_cache()
         super().__init__(base_dir, inst_data=inst_data)
+        try:  # made with the instance, once per runs folder and Dagster version: not by each run or forked worker
+            self._run_shard_template()
+        except (OSError, DatabaseError, sqlite3.DatabaseError):
+            pass  # each new run database then falls back to Dagster's own set-up
 
     def has_table(self, table_name: str) -> bool:
         # The parent opens a new engine on the index database for every question, and Dagster asks before each
@@ -268,12 +272,6 @@ class PooledSqliteEventLogStorage(PartitionKeysCache, SqliteEventLogStorage):
         os.replace(part, path)
         return path
 
-    def prepare_for_forked_runs(self) -> None:
-        """Called before forking run workers: the template is made here once, not by each worker."""
-        try:
-            self._run_shard_template()
-        except (OSError, DatabaseError, sqlite3.DatabaseError):
-            pass  # each new run database then falls back to Dagster's own set-up
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:

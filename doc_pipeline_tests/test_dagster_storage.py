@@ -464,9 +464,8 @@ def test_new_run_databases_are_copies_of_one_made_once_per_dagster_version(insta
     from doc_pipeline.dagster_storage import PooledSqliteEventLogStorage
 
     storage = instance.event_log_storage
-    storage.prepare_for_forked_runs()
     runs_dir = Path(storage.path_for_shard("x")).parent
-    (template,) = runs_dir.glob(".run-database-dagster-*.sqlite")
+    (template,) = runs_dir.glob(".run-database-dagster-*.sqlite")  # made with the instance, before any run
     made = []
     real_create_all = SqlEventLogStorageMetadata.create_all
     monkeypatch.setattr(SqlEventLogStorageMetadata, "create_all",
