@@ -101,7 +101,8 @@ def test_what_pdfium_read_for_the_layout_is_kept_for_the_next_steps_and_a_change
     other = open_pdf(make_docs.text_pdf(["Invoice 2002"]))[0]
     assert [w.text for w in memo.words(other, "sha-b", 1)] == ["Invoice", "2002"]
     assert [w.text for w in memo.words(other, "", 1)] == ["Invoice", "2002"]  # no digest: never kept
-    assert (memo.hits, memo.misses) == (2, 4)
+    assert (memo.hits, memo.misses) == (2, 6)  # words (with their characters' geometry), rulings, share, words
+    assert len(memo.known("sha-a", 1, "geometry")) > 0  # for the tables step's characters
 
 
 def test_native_layouts_covers_native_pages_only(tmp_path):

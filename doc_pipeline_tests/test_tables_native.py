@@ -329,3 +329,34 @@ def test_ruled_grids_are_filled_as_pdfplumber_fills_them_from_fewer_characters()
     bbox, rows = filled_grid(cells, chars)
     assert bbox == plumber.bbox and rows == plumber.extract()
     assert sum(bool(cell) for row in rows for cell in row) == len(cells)  # every cell holds text
+
+
+def test_table_extract_gives_pdfplumbers_cells_for_any_grid_and_characters():
+    """table_native.table_extract against pdfplumber's own Table.extract: grids with merged and missing cells,
+    characters inside, outside and exactly on cell edges, in any order: the same rows of cell texts."""
+    import random
+
+    from pdfplumber.table import Table as PlumberTable
+
+    from doc_pipeline.core.table_native import _CharsOnly, table_extract
+
+    rng = random.Random(3)
+    for _ in range(150):
+        xs = sorted(rng.sample(range(0, 400, 10), rng.randint(2, 6)))
+        ys = sorted(rng.sample(range(0, 300, 10), rng.randint(2, 6)))
+        cells = [(float(a), float(t), float(b), float(u)) for a, b in zip(xs, xs[1:]) for t, u in zip(ys, ys[1:])
+                 if rng.random() > 0.15]
+        if rng.random() < 0.3 and len(xs) > 2:  # a cell spanning two columns
+            cells.append((float(xs[0]), float(ys[-1]), float(xs[2]), float(ys[-1] + 10)))
+        if not cells:
+            continue
+        chars = []
+        for _ in range(rng.randint(0, 80)):
+            x = rng.choice([rng.uniform(-20, 420), float(rng.choice(xs))])  # some exactly on an edge
+            y = rng.choice([rng.uniform(-20, 320), float(rng.choice(ys))])
+            w, h = rng.choice([4.0, 5.5, 6.0]), rng.choice([8.0, 10.0])
+            chars.append({"text": rng.choice("ab1 .-X"), "x0": x - w / 2, "x1": x + w / 2, "top": y - h / 2,
+                          "bottom": y + h / 2, "doctop": y - h / 2, "width": w, "height": h, "size": h,
+                          "upright": True})
+        t = PlumberTable(_CharsOnly(chars), cells)
+        assert table_extract(t, chars) == t.extract()

@@ -163,3 +163,35 @@ def test_the_writing_direction_frame_runs_along_sideways_and_upside_down_text():
         assert len(frames) == 5
         assert all(b - a > 3 for a, b in zip(starts, starts[1:])), (angle, starts)
         assert max(f[1] for f in frames) - min(f[1] for f in frames) < 4, angle  # one baseline (descender aside)
+
+
+def test_plumber_chars_reuse_what_the_words_read_of_each_character(monkeypatch):
+    """The tables step's characters of a page whose words the layout step read: the size and angle text_layer_words
+    read per character are taken, not read again through PDFium; the characters are the same."""
+    from array import array
+
+    from doc_pipeline import samples
+    from doc_pipeline.core import pdf_pages
+    from doc_pipeline.core.pdf_pages import open_pdf, plumber_chars, text_layer_words
+
+    page = open_pdf(samples.native_invoice_pdf())[0]
+    geometry = array("d")
+    words = text_layer_words(page, geometry)
+    textpage = page.get_textpage()
+    try:
+        assert len(geometry) == 2 * textpage.count_chars() and words
+        fresh = plumber_chars(page, textpage)
+        reads = []
+        real = pdf_pages.char_geometry_reader
+
+        def counting(tp, matrix=None):
+            read = real(tp, matrix)
+            return lambda i: reads.append(i) or read(i)
+        monkeypatch.setattr(pdf_pages, "char_geometry_reader", counting)
+        reused = plumber_chars(page, textpage, geometry)
+        assert reused == fresh
+        # only characters the words skipped (the PDF's own spaces) are read again
+        assert len(reads) < len(fresh) / 3
+        assert plumber_chars(page, textpage, array("d", [1.0, 0.0])) == fresh  # another page's: not used
+    finally:
+        textpage.close()

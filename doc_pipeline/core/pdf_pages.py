@@ -14,6 +14,7 @@ import math
 import re
 import threading
 import unicodedata
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,6 +76,9 @@ class _PageStats:
     text_bottom: float | None = None
     # visible text per embedded symbolic font (the fonts whose codes may have no Unicode meaning)
     symbolic_text: dict[str, str] | None = None
+
+
+_NAN_PAIR = array("d", [math.nan, math.nan])  # a character's size and angle, not read
 
 
 def _bad_char(ch: str) -> bool:
@@ -277,8 +281,10 @@ def _to_top_left(box: tuple[float, float, float, float], rotation: int, w0: floa
     return (l, h0 - t, r, h0 - b)
 
 
-def text_layer_words(page: pdfium.PdfPage) -> list[Word]:
-    """Words with boxes from the PDF text layer, in reading order as stored, PDF points origin top-left."""
+def text_layer_words(page: pdfium.PdfPage, geometry_out: array | None = None) -> list[Word]:
+    """Words with boxes from the PDF text layer, in reading order as stored, PDF points origin top-left.
+    `geometry_out` (an empty array of doubles) receives what `char_geometry` read: size and angle at 2i and 2i+1,
+    NaN where character i was not read; `plumber_chars` of the same page then need not read it again."""
     textpage = page.get_textpage()
     rotation = page.get_rotation()
     # unrotated size: pdfium reports the displayed size, so undo /Rotate
@@ -309,6 +315,8 @@ def text_layer_words(page: pdfium.PdfPage) -> list[Word]:
     quarter_turn = math.pi / 2
     try:
         n = textpage.count_chars()
+        if geometry_out is not None:
+            geometry_out.extend(_NAN_PAIR * n)
         for i in range(n):
             code = get_unicode(raw, i)
             ch = "-" if code == 2 else chr(code) if code else ""  # 2: pdfium's mark for a hyphen at a line end
@@ -320,6 +328,8 @@ def text_layer_words(page: pdfium.PdfPage) -> list[Word]:
             get_char_box(raw, i, cl, cr, cb, ct)
             l, r, b, t = cl.value, cr.value, cb.value, ct.value
             size, angle = geometry(i)
+            if geometry_out is not None:
+                geometry_out[2 * i], geometry_out[2 * i + 1] = size, angle
             size = size or (t - b) or 10.0
             quarter = round(angle / quarter_turn) % 4
             fl, fb, fr, ft = _along_text((l, b, r, t), quarter) if quarter else (l, b, r, t)
@@ -512,7 +522,8 @@ def _segment_edges(p0: tuple[float, float], p1: tuple[float, float]) -> list[dic
     return [h, v, dict(h, top=bottom, bottom=bottom), dict(v, x0=x1, x1=x1)]
 
 
-def plumber_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[dict]:
+def plumber_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, known_geometry: array | None = None
+                  ) -> list[dict]:
     """The page's characters as pdfplumber's character dicts, read through PDFium: enough for pdfplumber's text
     and table extraction functions without pdfminer's parse. x0/x1 are the advance box (as pdfminer's); the
     vertical box is pdfminer's too, from the baseline and font size (one font's taller ascent must not lift its
@@ -528,14 +539,19 @@ def plumber_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[di
     get_unicode, is_generated = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_IsGenerated
     get_loose_box, get_origin = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharOrigin
     geometry = char_geometry_reader(textpage, matrix)
-    for i in range(textpage.count_chars()):
+    n = textpage.count_chars()
+    # what text_layer_words already read of this page's characters (PageMemo): the same index, the same values
+    known = known_geometry if known_geometry is not None and len(known_geometry) == 2 * n else _NAN_PAIR * n
+    for i in range(n):
         code = get_unicode(raw, i)
         if not code or code in (10, 13) or is_generated(raw, i) == 1:
             continue
         if not get_loose_box(raw, i, rect):
             continue
         get_origin(raw, i, ox, oy)
-        size, angle = geometry(i)
+        size, angle = known[2 * i], known[2 * i + 1]
+        if size != size:  # NaN: not read yet
+            size, angle = geometry(i)
         size = size or (rect.top - rect.bottom)
         upright = _upright(angle)
         if upright:  # pdfminer: from the baseline, a typical descent (0.2 em) below it, one em tall
@@ -592,7 +608,12 @@ class PageMemo:
         return None
 
     def words(self, page: pdfium.PdfPage, sha256: str, page_no: int) -> list[Word]:
-        return self.get(sha256, page_no, "words", lambda: text_layer_words(page))
+        def compute() -> list[Word]:
+            geometry = array("d")
+            words = text_layer_words(page, geometry)
+            self.get(sha256, page_no, "geometry", lambda: geometry)  # for plumber_chars (the tables step)
+            return words
+        return self.get(sha256, page_no, "words", compute)
 
     def sideways(self, page: pdfium.PdfPage, sha256: str, page_no: int) -> float:
         def compute() -> float:

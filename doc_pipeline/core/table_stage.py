@@ -138,7 +138,7 @@ def _pdfium_look(path: str, pages: list[Page], fill_ruled: bool = True, sha256: 
                     if fill_ruled and look.tables is not None:
                         textpage = page.get_textpage()
                         try:
-                            chars = plumber_chars(page, textpage)
+                            chars = plumber_chars(page, textpage, PAGE_MEMO.known(sha256, p.page_no, "geometry"))
                         finally:
                             textpage.close()
                         tables = ruled_tables_from_chars(look.tables, chars, blocks, p.page_no,
