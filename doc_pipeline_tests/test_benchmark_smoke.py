@@ -192,3 +192,15 @@ def test_event_log_bench_stores_events_one_by_one_and_in_batches(docpipe_home, m
     monkeypatch.setenv("DOCPIPE_HOME", str(docpipe_home))  # the bench picks a fresh home of its own; restored here
     res = event_log.measure(events=20, rounds=1, batch=10)
     assert len(res["single"]) == len(res["batch"]) == 1 and min(res["single"] + res["batch"]) > 0
+
+
+def test_native_target_reports_the_median_round(tmp_path: Path):
+    """The native target alternates pdfplumber alone and the pipeline `rounds` times and reports the round with the
+    median ratio, with every round's ratio beside it."""
+    from doc_pipeline_tests.bench import native
+
+    results, pr = native.run(tmp_path, 2, 1, rounds=3)
+    target = results[0]
+    rounds = target.notes["ratio_per_round"]
+    assert target.notes["rounds"] == 3 and len(rounds) == 3
+    assert round(target.ratio, 3) == sorted(rounds)[1] and pr.pages == 2

@@ -48,19 +48,27 @@ def pdfplumber_pool(pdfs: list[Path], workers: int) -> tuple[float, int]:
         return time.perf_counter() - t0, pages
 
 
-def run(work: Path, docs: int, pages_each: int) -> tuple[list[TargetResult], object]:
+def run(work: Path, docs: int, pages_each: int, rounds: int = 1) -> tuple[list[TargetResult], object]:
+    """`rounds` alternations of pdfplumber alone and the pipeline (each in a fresh home); the target's figures are
+    the round with the median ratio: a shared VM's speed moves by 5-10 % between single runs."""
     folder = work / "input"
     pdfs = inputs.write_native_set(folder, docs, pages_each)
     cores = os.cpu_count() or 1
-    base_s, base_pages = pdfplumber_alone(pdfs)
-    pr = run_pipeline(folder, work / "pipeline")
+    measured = []
+    for r in range(max(1, rounds)):
+        base_s, base_pages = pdfplumber_alone(pdfs)
+        pr = run_pipeline(folder, work / ("pipeline" if r == 0 else f"pipeline_{r}"))
+        measured.append((pr.pages / pr.summary["seconds"] / (base_pages / base_s), base_s, base_pages, pr))
+    ratios = [m[0] for m in measured]
+    ratio, base_s, base_pages, pr = sorted(measured, key=lambda m: m[0])[len(measured) // 2]
     pool_s, _ = pdfplumber_pool(pdfs, cores)
     pps = pr.pages / pr.summary["seconds"]
     base_pps, pool_pps = base_pages / base_s, base_pages / pool_s
-    ratio, pool_ratio = pps / base_pps, pps / pool_pps
+    pool_ratio = pps / pool_pps
     notes = {"pages": pr.pages, "docs": docs, "pipeline_s": pr.summary["seconds"], "pdfplumber_s": round(base_s, 3),
              "pdfplumber_pool_s": round(pool_s, 3), "pool_workers": cores,
-             "pipeline_cpu_s": pr.summary["cpu_seconds"], "sampler_cpu_s": pr.sampler_cpu_s}
+             "pipeline_cpu_s": pr.summary["cpu_seconds"], "sampler_cpu_s": pr.sampler_cpu_s,
+             "rounds": len(measured), "ratio_per_round": [round(x, 3) for x in ratios]}
     return [TargetResult("native_pages_per_s", pps, "pages/s", base_pps, ratio, ratio >= TARGET_RATIO,
                          f"ratio >= {TARGET_RATIO} (pipeline / pdfplumber text+tables, one process)", notes),
             TargetResult("native_pages_per_s_vs_pool", pps, "pages/s", pool_pps, pool_ratio, pool_ratio >= TARGET_RATIO,
