@@ -18,7 +18,10 @@ Processes that read many runs (the webserver) would otherwise hold a connection 
 
 Dagster sends some events as batches (a run's planned materialisations, written by the daemon as it creates the
 run; a multi-partition step's materialisations) and, with `DAGSTER_EVENT_BATCH_SIZE` > 0, stores each batch with
-`store_event_batch`: here one transaction per database instead of a commit per event (docs/PERFORMANCE.md item 58).
+`store_event_batch`: here one transaction per database instead of a commit per event (docs/PERFORMANCE.md item 58),
+and a batch's asset events go in as multi-row statements with each asset's row written once, as Dagster's Postgres
+storage does for materialisations (item 66). A new run's database is a copy of an empty one made once per runs
+folder and Dagster version (item 66).
 
 Both this storage and the Postgres one deployments use (`dagster_postgres_storage.py`) remember the documents'
 partition keys (`PartitionKeysCache`): Dagster reads the whole list about 30 times per run, so without it a run's
