@@ -566,6 +566,7 @@ def plumber_chars(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, known_geom
 
 
 T = TypeVar("T")
+_MISSING = object()  # PageMemo: nothing remembered under the key
 
 
 class PageMemo:
@@ -581,13 +582,19 @@ class PageMemo:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, sha256: str, page_no: int, what: str, compute: Callable[[], T]) -> T:
-        key = (sha256, page_no, what)
+    def _remembered(self, key: tuple[str, int, str]) -> Any:
         with self._lock:
-            if sha256 and key in self._items:
+            if key[0] and key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
                 return self._items[key]
+        return _MISSING
+
+    def get(self, sha256: str, page_no: int, what: str, compute: Callable[[], T]) -> T:
+        key = (sha256, page_no, what)
+        value = self._remembered(key)
+        if value is not _MISSING:
+            return value
         value = compute()
         if sha256:
             with self._lock:
@@ -599,13 +606,8 @@ class PageMemo:
 
     def known(self, sha256: str, page_no: int, what: str) -> Any | None:
         """The remembered value, or None: lets a caller skip loading the page (and opening the PDF) at all."""
-        key = (sha256, page_no, what)
-        with self._lock:
-            if sha256 and key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-        return None
+        value = self._remembered((sha256, page_no, what))
+        return None if value is _MISSING else value
 
     def words(self, page: pdfium.PdfPage, sha256: str, page_no: int) -> list[Word]:
         def compute() -> list[Word]:
