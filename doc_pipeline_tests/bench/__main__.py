@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--many", type=int, default=0, help="override: documents known for the many-documents target")
     ap.add_argument("--rounds", type=int, default=0,
                     help="scanned and native: alternations of baseline and pipeline runs, the median ratio reported "
-                         "(default: scanned 2, native 1; quick 1)")
+                         "(default: scanned 2, native 3; quick 1)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target FAILs")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             elif target == "native":
                 from doc_pipeline_tests.bench import native
 
-                got, pr = native.run(work, *sizes["native"], rounds=args.rounds or 1)
+                got, pr = native.run(work, *sizes["native"], rounds=args.rounds or (1 if args.quick else 3))
                 runs[target] = [pr]
             elif target == "burst":
                 from doc_pipeline_tests.bench import burst
