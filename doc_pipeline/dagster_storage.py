@@ -31,6 +31,7 @@ cost grew with every document ever known (docs/PERFORMANCE.md item 63).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 import sqlite3
@@ -307,17 +308,14 @@ class PooledSqliteEventLogStorage(PartitionKeysCache, SqliteEventLogStorage):
             conns: dict[str, Connection] = {}
             self._batch_local.conns = conns
             try:
-                pending: list = []  # consecutive asset events of one run, stored together
-                for entry in events:  # not `event`: that is sqlalchemy's, used for the connect pragmas
-                    if pending and not (_batchable(entry) and entry.run_id == pending[0].run_id):
-                        self._store_asset_events(pending)
-                        pending = []
-                    if _batchable(entry):
-                        pending.append(entry)
+                # consecutive asset events of one run are stored together, any other event on its own, in order
+                # (not `event` for an entry: that name is sqlalchemy's, used for the connect pragmas)
+                for run_id, stretch in itertools.groupby(events, key=lambda e: e.run_id if _batchable(e) else None):
+                    if run_id is None:
+                        for entry in stretch:
+                            self.store_event(entry)
                     else:
-                        self.store_event(entry)
-                if pending:
-                    self._store_asset_events(pending)
+                        self._store_asset_events(list(stretch))
                 # the run shards before the cross-run index: a reader of the index finds its run's rows
                 for shard in sorted(conns, key=lambda k: k == INDEX_SHARD_NAME):
                     conns[shard].commit()

@@ -596,13 +596,16 @@ class PageMemo:
         if value is not _MISSING:
             return value
         value = compute()
-        if sha256:
+        self._remember(key, value)
+        return value
+
+    def _remember(self, key: tuple[str, int, str], value: Any) -> None:
+        if key[0]:  # no digest: never kept
             with self._lock:
                 self.misses += 1
                 self._items[key] = value
                 while len(self._items) > self.max_items:
                     self._items.popitem(last=False)
-        return value
 
     def known(self, sha256: str, page_no: int, what: str) -> Any | None:
         """The remembered value, or None: lets a caller skip loading the page (and opening the PDF) at all."""
@@ -613,7 +616,7 @@ class PageMemo:
         def compute() -> list[Word]:
             geometry = array("d")
             words = text_layer_words(page, geometry)
-            self.get(sha256, page_no, "geometry", lambda: geometry)  # for plumber_chars (the tables step)
+            self._remember((sha256, page_no, "geometry"), geometry)  # for plumber_chars (the tables step)
             return words
         return self.get(sha256, page_no, "words", compute)
 

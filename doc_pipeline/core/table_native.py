@@ -268,10 +268,9 @@ def filled_grid(cells: list[BBox], chars: list[dict]) -> tuple[BBox, list[list[s
     the grid (its own test): the same cells at a fraction of the cost on a page with text around the table."""
     from pdfplumber.table import Table as PlumberTable
 
-    t = PlumberTable(_CharsOnly([]), cells)
+    t = PlumberTable(_CharsOnly([]), cells)  # its rows and bbox come from the cells alone
     x0, top, x1, bottom = t.bbox
     inside = [c for c in chars if x0 <= (c["x0"] + c["x1"]) / 2 <= x1 and top <= (c["top"] + c["bottom"]) / 2 <= bottom]
-    t.page = _CharsOnly(inside)
     return t.bbox, table_extract(t, inside)
 
 
